@@ -1,0 +1,56 @@
+"""The root ``wardwatch`` command and its sub-commands."""
+
+from __future__ import annotations
+
+import typer
+
+from wardwatch import __version__
+from wardwatch.cli import devices, inventory, simulate
+from wardwatch.cli._context import configure_logging, engine, run, settings, stdout
+from wardwatch.store.database import head_revision, migrate
+
+app = typer.Typer(
+    name="wardwatch",
+    help="Wardwatch: see and reduce the patient-safety risk of medical devices and clinical networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(inventory.app, name="inventory")
+app.add_typer(devices.app, name="devices")
+app.command("simulate")(simulate.simulate)
+app.command("demo")(simulate.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"wardwatch {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Wardwatch — data lives in WARDWATCH_HOME (default ~/.local/share/wardwatch), or WARDWATCH_DATABASE_URL."""
+    del version
+    configure_logging(verbose)
+
+
+@app.command()
+def init() -> None:
+    """Create the data folder and the database, or migrate it to this version's schema."""
+    config = settings()
+    if config.is_sqlite:
+        run(config.home.mkdir, parents=True, exist_ok=True)
+    database = run(engine)
+    run(migrate, database)
+    where = database.url.render_as_string(hide_password=True)
+    stdout.print(f"Database ready at {where} (schema {head_revision()}).")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,133 @@
+"""Reconciling a merged source record with what the inventory already holds about a device.
+
+Each kind of source keeps one current fact per attribute; the device's value of an attribute is the winning fact
+(:func:`~wardwatch.domain.inventory.resolve` rule: confidence, then recency).  A value that is absent from a
+new record is unknown, not deleted: a blank CMMS cell never erases what another import or sensor said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from wardwatch.domain.candidates import CandidateGroup, Value
+
+__all__ = ["Change", "DevicePlan", "FactWrite", "StoredFact", "from_text", "plan_device", "to_text"]
+
+_BOOL_ATTRIBUTES = frozenset({"patient_connected", "handles_phi", "high_risk"})
+_DATE_ATTRIBUTES = frozenset({"in_service_date", "end_of_support", "end_of_life"})
+_INT_ATTRIBUTES = frozenset({"vlan"})
+
+
+def to_text(value: Value) -> str:
+    """The stored text of a value: ``true``/``false``, ISO dates, decimal integers.
+
+    >>> to_text(True), to_text(date(2019, 3, 4)), to_text(40)
+    ('true', '2019-03-04', '40')
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def from_text(attribute: str, text: str | None) -> Value | None:
+    """The typed value of an attribute from its stored text (inverse of :func:`to_text`).
+
+    >>> from_text("handles_phi", "true"), from_text("vlan", "40"), from_text("model", "Plum 360")
+    (True, 40, 'Plum 360')
+    """
+    if text is None:
+        return None
+    if attribute in _BOOL_ATTRIBUTES:
+        return text == "true"
+    if attribute in _DATE_ATTRIBUTES:
+        return date.fromisoformat(text)
+    if attribute in _INT_ATTRIBUTES:
+        return int(text)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFact:
+    """A fact already in the inventory, as far as reconciliation needs it."""
+
+    value: str
+    """Stored text of the value."""
+    confidence: float
+    """Confidence of the source."""
+    observed_at: datetime
+    """When it was asserted."""
+
+
+@dataclass(frozen=True, slots=True)
+class FactWrite:
+    """A fact to insert or replace: (attribute, source kind) gets a new value."""
+
+    attribute: str
+    """The attribute."""
+    source_kind: str
+    """The kind of source (``cmms``, ``derived``...)."""
+    value: str
+    """Stored text of the new value."""
+    confidence: float
+    """Confidence."""
+    replaces: bool
+    """True when a fact of this kind already exists for the attribute (update, not insert)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change of a device's resolved attribute, for the history."""
+
+    attribute: str
+    """The attribute."""
+    old: str | None
+    """Previous stored text, ``None`` if unknown before."""
+    new: str | None
+    """New stored text."""
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePlan:
+    """What one record changes on one device."""
+
+    facts: tuple[FactWrite, ...]
+    """Facts to write."""
+    changes: tuple[Change, ...]
+    """Resolved attributes that change."""
+
+
+def plan_device(
+    current: Mapping[str, str | None],
+    facts: Mapping[str, Mapping[str, StoredFact]],
+    group: CandidateGroup,
+    now: datetime,
+) -> DevicePlan:
+    """The fact writes and attribute changes that ``group`` makes to a device.
+
+    ``current`` holds the device's resolved attribute texts; ``facts`` its stored facts by attribute,
+    then source kind.  Pure: the caller writes the plan.
+    """
+    writes: list[FactWrite] = []
+    changes: list[Change] = []
+    for attribute, value in group.values.items():
+        kind = group.source_kind(attribute).value
+        text = to_text(value)
+        confidence = group.confidence(attribute)
+        by_kind = facts.get(attribute, {})
+        existing = by_kind.get(kind)
+        if existing is None or existing.value != text or existing.confidence != confidence:
+            writes.append(FactWrite(attribute, kind, text, confidence, replaces=existing is not None))
+        # The winner among this attribute's facts, with the new one in place of its kind's old one.
+        best_text, best_rank = text, (confidence, now)
+        for fact_kind, fact in by_kind.items():
+            if fact_kind == kind:
+                continue
+            if (fact.confidence, fact.observed_at) > best_rank:
+                best_text, best_rank = fact.value, (fact.confidence, fact.observed_at)
+        if current.get(attribute) != best_text:
+            changes.append(Change(attribute, current.get(attribute), best_text))
+    return DevicePlan(tuple(writes), tuple(changes))

@@ -1,0 +1,1 @@
+"""Use cases: each one opens a transaction and calls the domain, the adapters and the store."""

@@ -1,0 +1,224 @@
+"""Reading the inventory: lists with filters, one device with its evidence and history, exports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select, func, or_, select
+
+from wardwatch.domain.values import normalize_mac
+from wardwatch.store.database import ensure_ready
+from wardwatch.store.inventory import DEVICE_COLUMNS, aware
+from wardwatch.store.schema import (
+    device_history,
+    device_keys,
+    devices,
+    facts,
+    interfaces,
+    sites,
+    sources,
+    units,
+)
+
+__all__ = ["DeviceFilter", "DeviceNotFound", "device_detail", "iter_devices", "list_devices", "LIST_COLUMNS"]
+
+#: Columns of a device listing, in order.
+LIST_COLUMNS: tuple[str, ...] = (
+    "id", "asset_tag", "site", "department", "manufacturer", "model", "device_type", "criticality",
+    "mac", "ip", "hostname",
+)  # fmt: skip
+#: Columns of an export: everything the inventory knows in plain columns.
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "id", "site", "building", "department", *DEVICE_COLUMNS, "mac", "ip", "hostname", "vlan",
+    "created_at", "updated_at",
+)  # fmt: skip
+
+
+class DeviceNotFound(LookupError):
+    """No device has the given id, asset tag, serial or MAC."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    """Filters of a device listing; ``None`` means no filter."""
+
+    site: str | None = None
+    """Site name (exact, case-insensitive)."""
+    device_type: str | None = None
+    """Device type slug, e.g. ``infusion-pump``."""
+    criticality: str | None = None
+    """Criticality value, e.g. ``life-sustaining``."""
+    search: str | None = None
+    """Text found in asset tag, serial, manufacturer, model, host name, IP or MAC."""
+    manufacturer: str | None = None
+    """Manufacturer (exact, case-insensitive)."""
+
+
+def _primary_interface() -> Any:
+    return (
+        select(interfaces.c.device_id, func.min(interfaces.c.id).label("if_id"))
+        .group_by(interfaces.c.device_id)
+        .subquery("primary_if")
+    )
+
+
+def _base_query(columns: Sequence[str]) -> Select[Any]:
+    primary = _primary_interface()
+    chosen = {
+        "id": devices.c.id,
+        "site": sites.c.name.label("site"),
+        "building": units.c.building,
+        "department": units.c.department,
+        "mac": interfaces.c.mac,
+        "ip": interfaces.c.ip,
+        "hostname": interfaces.c.hostname,
+        "vlan": interfaces.c.vlan,
+        "created_at": devices.c.created_at,
+        "updated_at": devices.c.updated_at,
+        **{c: devices.c[c] for c in DEVICE_COLUMNS},
+    }
+    joined = (
+        devices.outerjoin(sites, devices.c.site_id == sites.c.id)
+        .outerjoin(units, devices.c.unit_id == units.c.id)
+        .outerjoin(primary, primary.c.device_id == devices.c.id)
+        .outerjoin(interfaces, interfaces.c.id == primary.c.if_id)
+    )
+    return select(*(chosen[c] for c in columns)).select_from(joined)
+
+
+def _filtered(query: Select[Any], where: DeviceFilter) -> Select[Any]:
+    if where.site:
+        query = query.where(func.lower(sites.c.name) == where.site.lower())
+    if where.device_type:
+        query = query.where(devices.c.device_type == where.device_type)
+    if where.criticality:
+        query = query.where(devices.c.criticality == where.criticality)
+    if where.manufacturer:
+        query = query.where(func.lower(devices.c.manufacturer) == where.manufacturer.lower())
+    if where.search:
+        pattern = f"%{where.search.lower()}%"
+        fields = (devices.c.asset_tag, devices.c.serial, devices.c.manufacturer, devices.c.model,
+                  interfaces.c.hostname, interfaces.c.ip, interfaces.c.mac)  # fmt: skip
+        query = query.where(or_(*(func.lower(f).like(pattern) for f in fields)))
+    return query
+
+
+def list_devices(
+    engine: Engine, where: DeviceFilter, *, limit: int | None = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of devices (dicts of :data:`LIST_COLUMNS`) and the total that match."""
+    ensure_ready(engine)
+    query = _filtered(_base_query(LIST_COLUMNS), where)
+    with engine.connect() as connection:
+        total = int(connection.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+        page = query.order_by(devices.c.id).offset(offset)
+        if limit is not None:
+            page = page.limit(limit)
+        rows = [dict(r._mapping) for r in connection.execute(page)]
+    return rows, total
+
+
+def iter_devices(
+    engine: Engine, where: DeviceFilter, columns: Sequence[str] = EXPORT_COLUMNS
+) -> Iterator[dict[str, Any]]:
+    """Every matching device as a dict of ``columns``, streamed in id order (for exports)."""
+    ensure_ready(engine)
+    query = _filtered(_base_query(columns), where).order_by(devices.c.id)
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=5_000).execute(query)
+        for row in result:
+            record = dict(row._mapping)
+            for name in ("created_at", "updated_at"):
+                if record.get(name) is not None:
+                    record[name] = aware(record[name])
+            yield record
+
+
+def find_device_id(engine: Engine, reference: str) -> int:
+    """The id of the device named by an id, asset tag, serial or MAC; raise :class:`DeviceNotFound`."""
+    ensure_ready(engine)
+    text = reference.strip()
+    with engine.connect() as connection:
+        if text.isdigit():
+            found = connection.execute(select(devices.c.id).where(devices.c.id == int(text))).scalar()
+            if found is not None:
+                return int(found)
+        candidates = [("tag", text.upper().replace(" ", ""))]
+        try:
+            mac = normalize_mac(text)
+        except ValueError:
+            mac = None
+        if mac:
+            candidates.append(("mac", mac))
+        for kind, value in candidates:
+            found = connection.execute(
+                select(device_keys.c.device_id).where(device_keys.c.kind == kind, device_keys.c.value == value)
+            ).scalar()
+            if found is not None:
+                return int(found)
+        serial = text.upper().replace(" ", "")
+        found = connection.execute(
+            select(device_keys.c.device_id).where(device_keys.c.kind == "sn", device_keys.c.value.like(f"%|{serial}"))
+        ).first()
+        if found is not None:
+            return int(found[0])
+    raise DeviceNotFound(f"no device has the id, asset tag, serial or MAC {reference!r}")
+
+
+def device_detail(engine: Engine, reference: str) -> dict[str, Any]:
+    """One device: its attributes, interfaces, identity keys, evidence (facts with sources) and history."""
+    device_id = find_device_id(engine, reference)
+    query = _base_query(EXPORT_COLUMNS).where(devices.c.id == device_id)
+    with engine.connect() as connection:
+        row = connection.execute(query).one()
+        detail: dict[str, Any] = dict(row._mapping)
+        for name in ("created_at", "updated_at"):
+            detail[name] = aware(detail[name])
+        detail["interfaces"] = [
+            dict(r._mapping)
+            for r in connection.execute(
+                select(
+                    interfaces.c.mac,
+                    interfaces.c.ip,
+                    interfaces.c.hostname,
+                    interfaces.c.vlan,
+                    interfaces.c.source_kind,
+                )  # fmt: skip
+                .where(interfaces.c.device_id == device_id)
+                .order_by(interfaces.c.id)
+            )
+        ]
+        detail["identifiers"] = [
+            f"{k}:{v}"
+            for k, v in connection.execute(
+                select(device_keys.c.kind, device_keys.c.value)
+                .where(device_keys.c.device_id == device_id)
+                .order_by(device_keys.c.kind, device_keys.c.value)
+            )
+        ]
+        evidence = select(
+            facts.c.attribute, facts.c.value, facts.c.source_kind, facts.c.confidence, facts.c.observed_at,
+            facts.c.locator, sources.c.name.label("source"), sources.c.id.label("source_id"),
+        ).join(sources, sources.c.id == facts.c.source_id).where(facts.c.device_id == device_id)  # fmt: skip
+        detail["evidence"] = sorted(
+            ({**dict(r._mapping), "observed_at": aware(r.observed_at)} for r in connection.execute(evidence)),
+            key=lambda f: (f["attribute"], -f["confidence"]),
+        )
+        history = (
+            select(
+                device_history.c.changed_at,
+                device_history.c.attribute,
+                device_history.c.old_value,
+                device_history.c.new_value,
+                sources.c.name.label("source"),
+            )  # fmt: skip
+            .outerjoin(sources, sources.c.id == device_history.c.source_id)
+            .where(device_history.c.device_id == device_id)
+            .order_by(device_history.c.id)
+        )
+        detail["history"] = [
+            {**dict(r._mapping), "changed_at": aware(r.changed_at)} for r in connection.execute(history)
+        ]
+    return detail

@@ -1,0 +1,405 @@
+"""Import a CMMS export into the inventory: one transaction, idempotent, with history and a dry run.
+
+Flow: read rows (``ingest.cmms``) -> normalise each (``domain.cmms_rows``) -> merge rows of one device
+(``domain.candidates``) -> match to stored devices by asset tag, manufacturer + serial, MAC -> plan each device's
+fact writes and changes (``domain.reconcile``) -> write in bulk (``store.inventory``).  Any unreadable row stops
+the import before anything is written, unless the caller asks to skip bad rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from wardwatch.domain.candidates import Candidate, CandidateGroup, group_candidates
+from wardwatch.domain.cmms_rows import RowError, RowNormalizer
+from wardwatch.domain.reconcile import Change, from_text, plan_device, to_text
+from wardwatch.ingest.cmms import ColumnMapping, load_mapping, open_cmms
+from wardwatch.ingest.errors import IngestError
+from wardwatch.services.reference import row_normalizer_parts
+from wardwatch.store import inventory as repo
+from wardwatch.store.database import ensure_ready
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int | None], None]
+"""Progress callback: (stage, done, total or None)."""
+
+_KEY_PRIORITY = ("tag:", "sn:", "mac:")
+_UNIT_ATTRIBUTES = ("site", "building", "department")
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did (or, in a dry run, would do)."""
+
+    file: str
+    """The file imported."""
+    dry_run: bool
+    """True when nothing was written."""
+    columns: dict[str, str] = field(default_factory=dict)
+    """Field -> column header read."""
+    ignored_columns: list[str] = field(default_factory=list)
+    """Columns mapped to no field."""
+    rows_read: int = 0
+    """Data rows read."""
+    rows_skipped: list[str] = field(default_factory=list)
+    """Rows skipped as unreadable, each with why (only with ``skip_bad_rows``)."""
+    devices_in_file: int = 0
+    """Distinct devices the rows describe."""
+    duplicate_rows: int = 0
+    """Rows merged into another row of the same device."""
+    created: int = 0
+    """Devices added."""
+    updated: int = 0
+    """Devices with at least one changed attribute."""
+    unchanged: int = 0
+    """Devices matched with nothing new."""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    """The first changes (device, attribute, old, new), for display."""
+    change_count: int = 0
+    """All attribute changes."""
+    conflicts: list[str] = field(default_factory=list)
+    """Duplicate rows that disagree, and ambiguous matches: what was chosen."""
+    unknown_manufacturers: dict[str, int] = field(default_factory=dict)
+    """Manufacturer names not in the catalogue -> rows naming them."""
+    source_id: int | None = None
+    """The import's source record (``None`` in a dry run)."""
+    seconds: float = 0.0
+    """Wall time."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_cmms(
+    engine: Engine,
+    path: Path,
+    *,
+    mapping_path: Path | None = None,
+    site: str | None = None,
+    dry_run: bool = False,
+    skip_bad_rows: bool = False,
+    progress: Progress | None = None,
+    max_listed_changes: int = 200,
+) -> ImportReport:
+    """Import ``path``; raise :class:`IngestError` (nothing written) for a bad file or, by default, a bad row."""
+    started = datetime.now(UTC)
+    ensure_ready(engine)
+    mapping = load_mapping(mapping_path) if mapping_path else ColumnMapping()
+    report = ImportReport(str(path), dry_run)
+    candidates = _read(path, mapping, site, skip_bad_rows, report, progress)
+    groups, clashes = group_candidates(candidates)
+    report.conflicts.extend(clashes)
+    report.devices_in_file = len(groups)
+    report.duplicate_rows = len(candidates) - len(groups)
+    for group in groups:
+        if len(group.locators) > 1:
+            for conflict in group.conflicts:
+                others = ", ".join(repr(to_text(v)) for v in conflict.others)
+                report.conflicts.append(
+                    f"{' & '.join(group.locators)} disagree on {conflict.attribute}: "
+                    f"kept {to_text(conflict.chosen)!r}, not {others}"
+                )
+    sha = _sha256(path)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            writer = _Writer(connection, started, report, max_listed_changes, progress)
+            source_id = repo.create_source(connection, "cmms", path.name, sha, started)
+            writer.apply(source_id, groups)
+            summary = {k: v for k, v in report.as_dict().items() if k not in ("changes", "conflicts", "rows_skipped")}
+            repo.finish_source(connection, source_id, report.rows_read, summary)
+            if dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+                report.source_id = source_id
+        except BaseException:
+            transaction.rollback()
+            raise
+    report.seconds = round((datetime.now(UTC) - started).total_seconds(), 3)
+    return report
+
+
+def _read(
+    path: Path,
+    mapping: ColumnMapping,
+    site: str | None,
+    skip_bad_rows: bool,
+    report: ImportReport,
+    progress: Progress | None,
+) -> list[Candidate]:
+    manufacturer, classify, defaults = row_normalizer_parts()
+    normalizer = RowNormalizer(
+        manufacturer, classify, defaults, default_site=site or mapping.site, date_format=mapping.date_format
+    )
+    candidates: list[Candidate] = []
+    errors: list[IngestError] = []
+    with open_cmms(path, mapping) as export:
+        report.columns = dict(export.columns)
+        report.ignored_columns = list(export.ignored_columns)
+        for raw in export.rows():
+            report.rows_read += 1
+            try:
+                candidates.append(normalizer.normalize(f"row {raw.number}", raw.cells))
+            except RowError as e:
+                errors.append(
+                    IngestError(str(path), str(e), row=raw.number, column=export.columns.get(e.field, e.field))
+                )
+            if progress is not None and report.rows_read % 10_000 == 0:
+                progress("reading", report.rows_read, None)
+    if errors and not skip_bad_rows:
+        first = errors[0]
+        more = f"; {len(errors) - 1} more rows have errors" if len(errors) > 1 else ""
+        raise IngestError(
+            first.path,
+            first.message + more,
+            row=first.row,
+            column=first.column,
+            tip="fix the cell(s) and import again, or pass --skip-bad-rows to import the other rows; "
+            "nothing was imported",
+        )
+    report.rows_skipped = [e.render() for e in errors]
+    report.unknown_manufacturers = dict(normalizer.unknown_manufacturers.most_common())
+    if not candidates:
+        raise IngestError(str(path), "has a header but no device rows", tip="export the CMMS report again")
+    return candidates
+
+
+class _Writer:
+    """Applies merged groups to the store inside one transaction."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        now: datetime,
+        report: ImportReport,
+        max_listed: int,
+        progress: Progress | None,
+    ) -> None:
+        self.connection = connection
+        self.now = now
+        self.report = report
+        self.max_listed = max_listed
+        self.progress = progress
+        self.sites = repo.site_ids(connection)
+        self.units = repo.unit_ids(connection)
+
+    # --- sites and units -------------------------------------------------------------------------------
+    def site_id(self, name: str | None) -> int | None:
+        if name is None:
+            return None
+        found = self.sites.get(name)
+        if found is None:
+            found = self.sites[name] = repo.create_site(self.connection, name, self.now)
+        return found
+
+    def unit_id(self, site_id: int | None, building: str | None, department: str | None) -> int | None:
+        if site_id is None or department is None:
+            return None
+        key = (site_id, building, department)
+        found = self.units.get(key)
+        if found is None:
+            found = self.units[key] = repo.create_unit(self.connection, site_id, building, department)
+        return found
+
+    # --- the import ------------------------------------------------------------------------------------
+    def apply(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
+        key_index = repo.load_key_index(self.connection)
+        serials: dict[int, set[str]] = {}
+        for key, device_id in key_index.items():
+            if key.startswith("sn:"):
+                serials.setdefault(device_id, set()).add(key)
+        new: list[CandidateGroup] = []
+        matched: dict[int, list[CandidateGroup]] = {}
+        for group in groups:
+            ordered = sorted(group.keys, key=lambda k: next(i for i, p in enumerate(_KEY_PRIORITY) if k.startswith(p)))
+            own_serials = {k for k in group.keys if k.startswith("sn:")}
+            ids: list[int] = []
+            taken: list[str] = []
+            for key in ordered:
+                found = key_index.get(key)
+                if found is None:
+                    continue
+                device_id = found
+                theirs = serials.get(device_id, set())
+                if own_serials and theirs and not own_serials & theirs:
+                    # Same tag or MAC, different serial number: another device; the key stays where it is.
+                    taken.append(key)
+                    self.report.conflicts.append(
+                        f"{' & '.join(group.locators)}: {key} already belongs to device {device_id}, which has a "
+                        "different serial number; recorded as a separate device"
+                    )
+                elif device_id not in ids:
+                    ids.append(device_id)
+            if taken:
+                group = _without_keys(group, taken)
+            if not ids:
+                new.append(group)
+                continue
+            if len(ids) > 1:
+                self.report.conflicts.append(
+                    f"{' & '.join(group.locators)} match several devices ({', '.join(map(str, ids))}) "
+                    f"by different identifiers; updated device {ids[0]}"
+                )
+            matched.setdefault(ids[0], []).append(group)
+        self._create(source_id, new)
+        self._update(source_id, matched, key_index)
+
+    def _create(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
+        if not groups:
+            return
+        rows: list[dict[str, Any]] = []
+        for group in groups:
+            values = group.values
+            site_id = self.site_id(group.site)
+            row: dict[str, Any] = {c: values.get(c) for c in repo.DEVICE_COLUMNS}
+            row["site_id"] = site_id
+            building, department = values.get("building"), values.get("department")
+            row["unit_id"] = self.unit_id(site_id, _str(building), _str(department))
+            row["created_at"] = row["updated_at"] = self.now
+            rows.append(row)
+        ids = repo.insert_devices(self.connection, rows)
+        keys: list[tuple[str, int]] = []
+        fact_rows: list[tuple[Any, ...]] = []
+        interface_rows: list[tuple[Any, ...]] = []
+        history: list[tuple[Any, ...]] = []
+        for device_id, group in zip(ids, groups, strict=True):
+            keys.extend((k, device_id) for k in group.keys)
+            locator = ", ".join(group.locators)
+            for attribute, value in self._with_site(group).items():
+                fact_rows.append((device_id, attribute, group.source_kind(attribute).value, to_text(value),
+                                  source_id, locator, group.confidence(attribute), self.now))  # fmt: skip
+            if any(c in group.values for c in repo.INTERFACE_COLUMNS):
+                interface_rows.append((device_id, *(group.values.get(c) for c in repo.INTERFACE_COLUMNS), "cmms"))
+            history.append((device_id, "(created)", None, locator, source_id, self.now))
+        repo.insert_keys(self.connection, keys)
+        repo.insert_facts(self.connection, fact_rows)
+        repo.insert_interfaces(self.connection, interface_rows)
+        repo.insert_history(self.connection, history)
+        self.report.created += len(groups)
+        if self.progress is not None:
+            self.progress("created", len(groups), len(groups))
+
+    @staticmethod
+    def _with_site(group: CandidateGroup) -> dict[str, Any]:
+        values: dict[str, Any] = dict(group.values)
+        if group.site is not None:
+            values["site"] = group.site
+        return values
+
+    def _update(self, source_id: int, matched: dict[int, list[CandidateGroup]], key_index: dict[str, int]) -> None:
+        ids = list(matched)
+        done = 0
+        for start in range(0, len(ids), repo.CHUNK):
+            chunk = ids[start : start + repo.CHUNK]
+            states = repo.load_states(self.connection, chunk)
+            fact_inserts: list[tuple[Any, ...]] = []
+            fact_updates: list[dict[str, Any]] = []
+            device_updates: list[tuple[int, dict[str, Any]]] = []
+            interface_inserts: list[tuple[Any, ...]] = []
+            interface_updates: list[dict[str, Any]] = []
+            history: list[tuple[Any, ...]] = []
+            new_keys: list[tuple[str, int]] = []
+            for device_id in chunk:
+                state = states[device_id]
+                for group in matched[device_id]:
+                    grouped = CandidateGroup(
+                        group.locators,
+                        self._with_site(group),
+                        group.derived,
+                        group.keys,
+                        group.conflicts,
+                        group.site,
+                    )
+                    plan = plan_device(state.values, state.facts, grouped, self.now)
+                    locator = ", ".join(group.locators)
+                    for write in plan.facts:
+                        if write.replaces:
+                            fact_updates.append({
+                                "b_device": device_id, "b_attribute": write.attribute, "b_kind": write.source_kind,
+                                "value": write.value, "source_id": source_id, "locator": locator,
+                                "confidence": write.confidence, "observed_at": self.now,
+                            })  # fmt: skip
+                        else:
+                            fact_inserts.append((device_id, write.attribute, write.source_kind, write.value,
+                                                 source_id, locator, write.confidence, self.now))  # fmt: skip
+                    for key in group.keys:
+                        if key not in key_index:
+                            key_index[key] = device_id
+                            new_keys.append((key, device_id))
+                    if plan.changes:
+                        self._apply_changes(device_id, state, plan.changes, source_id, device_updates, history)
+                        if any(c.attribute in repo.INTERFACE_COLUMNS for c in plan.changes):
+                            interface = {c: from_text(c, state.values.get(c)) for c in repo.INTERFACE_COLUMNS}
+                            if "cmms" in state.interface_kinds:
+                                interface_updates.append({"b_device": device_id, "b_kind": "cmms", **interface})
+                            else:
+                                state.interface_kinds.add("cmms")
+                                interface_inserts.append((device_id, *interface.values(), "cmms"))
+                        self.report.updated += 1
+                    else:
+                        self.report.unchanged += 1
+            repo.insert_facts(self.connection, fact_inserts)
+            repo.replace_facts(self.connection, fact_updates)
+            repo.update_devices(self.connection, device_updates)
+            repo.insert_interfaces(self.connection, interface_inserts)
+            repo.update_interfaces(self.connection, interface_updates)
+            repo.insert_history(self.connection, history)
+            repo.insert_keys(self.connection, new_keys)
+            done += len(chunk)
+            if self.progress is not None:
+                self.progress("updated", done, len(ids))
+
+    def _apply_changes(
+        self,
+        device_id: int,
+        state: repo.DeviceState,
+        changes: Sequence[Change],
+        source_id: int,
+        device_updates: list[tuple[int, dict[str, Any]]],
+        history: list[tuple[Any, ...]],
+    ) -> None:
+        columns: dict[str, Any] = {}
+        for change in changes:
+            state.values[change.attribute] = change.new
+            history.append((device_id, change.attribute, change.old, change.new, source_id, self.now))
+            self.report.change_count += 1
+            if len(self.report.changes) < self.max_listed:
+                self.report.changes.append(
+                    {"device": device_id, "attribute": change.attribute, "old": change.old, "new": change.new}
+                )
+            if change.attribute in repo.DEVICE_COLUMNS:
+                columns[change.attribute] = from_text(change.attribute, change.new)
+        if any(c.attribute in _UNIT_ATTRIBUTES for c in changes):
+            site_id = self.site_id(state.values.get("site"))
+            columns["site_id"] = site_id
+            columns["unit_id"] = self.unit_id(site_id, state.values.get("building"), state.values.get("department"))
+        columns["updated_at"] = self.now
+        device_updates.append((device_id, columns))
+
+
+def _without_keys(group: CandidateGroup, keys: Sequence[str]) -> CandidateGroup:
+    kept = tuple(k for k in group.keys if k not in keys)
+    return CandidateGroup(group.locators, group.values, group.derived, kept, group.conflicts, group.site)
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)

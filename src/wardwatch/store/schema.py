@@ -1,0 +1,146 @@
+"""The database tables (SQLAlchemy Core).  Changes go through an Alembic migration in ``migrations/versions``.
+
+Table rows are not domain types: repositories convert between the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+UTC_DATETIME = DateTime(timezone=True)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("code", String(50)),
+    Column("created_at", UTC_DATETIME, nullable=False),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("building", String(200)),
+    Column("department", String(200), nullable=False),
+    Index("ix_units_site_department", "site_id", "department"),
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("sha256", String(64)),
+    Column("imported_at", UTC_DATETIME, nullable=False),
+    Column("row_count", Integer),
+    Column("summary", JSON),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), index=True),
+    Column("unit_id", Integer, ForeignKey("units.id"), index=True),
+    Column("location", String(200)),
+    Column("asset_tag", String(100), index=True),
+    Column("serial", String(100)),
+    Column("manufacturer", String(200), index=True),
+    Column("model", String(200)),
+    Column("device_type", String(50), index=True),
+    Column("fda_product_code", String(3)),
+    Column("fda_class", String(2)),
+    Column("os_name", String(200)),
+    Column("os_version", String(100)),
+    Column("firmware_version", String(100)),
+    Column("software_version", String(100)),
+    Column("criticality", String(20), index=True),
+    Column("patient_connected", Boolean),
+    Column("handles_phi", Boolean),
+    Column("high_risk", Boolean),
+    Column("owner_team", String(200)),
+    Column("lifecycle_status", String(20)),
+    Column("in_service_date", Date),
+    Column("end_of_support", Date),
+    Column("end_of_life", Date),
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("updated_at", UTC_DATETIME, nullable=False),
+)
+
+interfaces = Table(
+    "interfaces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("mac", String(17), index=True),
+    Column("ip", String(45), index=True),
+    Column("hostname", String(253)),
+    Column("vlan", Integer),
+    Column("source_kind", String(20), nullable=False),
+)
+
+device_keys = Table(
+    "device_keys",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("value", String(300), primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
+)
+"""The identity index: each asset tag, (manufacturer, serial) and MAC points at exactly one device."""
+
+facts = Table(
+    "facts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("attribute", String(40), nullable=False),
+    Column("source_kind", String(20), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("locator", String(200)),
+    Column("confidence", Float, nullable=False),
+    Column("observed_at", UTC_DATETIME, nullable=False),
+    UniqueConstraint("device_id", "attribute", "source_kind"),
+)
+"""Evidence: the latest claim of each kind of source about each attribute of each device."""
+
+device_history = Table(
+    "device_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("attribute", String(40), nullable=False),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("source_id", Integer, ForeignKey("sources.id"), index=True),
+    Column("changed_at", UTC_DATETIME, nullable=False),
+)
