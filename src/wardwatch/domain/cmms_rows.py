@@ -113,6 +113,13 @@ def parse_lifecycle_status(raw: str) -> LifecycleStatus:
     return found
 
 
+# Joint Commission EC.02.04.01 asks hospitals to identify high-risk equipment; CMMS products record it as the
+# equipment's risk level, where only "high" is high-risk.
+_RISK_LEVELS: dict[str, bool] = {
+    **dict.fromkeys(("high", "high risk", "life support", "critical", "3"), True),
+    **dict.fromkeys(("medium", "moderate", "low", "minimal", "non high risk", "not high risk", "1", "2"), False),
+}
+
 _TEXT_FIELDS = ("model", "os_name", "os_version", "firmware_version", "software_version", "owner_team",
                 "building", "department", "location")  # fmt: skip
 _DATE_FIELDS = ("in_service_date", "end_of_support", "end_of_life")
@@ -186,6 +193,7 @@ class RowNormalizer:
             if flag is not None:
                 values[field] = flag
         self._parse_enum(cells, "criticality", parse_criticality, values)
+        self._risk_level(cells, values)
         self._parse_enum(cells, "lifecycle_status", parse_lifecycle_status, values)
 
         raw_maker = cells.get("manufacturer")
@@ -204,6 +212,17 @@ class RowNormalizer:
         site = normalize_text(str(cells["site"])) if cells.get("site") is not None else None
         site = self._site or site
         return Candidate(locator, values, derived, self._intern(site) if site else None)
+
+    @staticmethod
+    def _risk_level(cells: Mapping[str, str | date | None], values: dict[str, Value]) -> None:
+        """A CMMS equipment risk level (High/Medium/Low) says whether the device is high-risk equipment."""
+        text = normalize_text(str(cells["risk_level"])) if cells.get("risk_level") is not None else None
+        if text is None:
+            return
+        level = _RISK_LEVELS.get(_words(text))
+        if level is None:
+            raise RowError("risk_level", f"{text!r} is not a risk level (expected High, Medium or Low)")
+        values.setdefault("high_risk", level)
 
     def _parse_enum(
         self,

@@ -62,7 +62,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "end_of_support": ("end of support", "eos", "end of support date", "end of service", "eos date",
                        "end of service date", "support end date"),
     "end_of_life": ("end of life", "eol", "end of life date", "eol date", "retirement date"),
-    "criticality": ("criticality", "clinical criticality", "risk level", "risk", "risk class", "criticality level"),
+    "criticality": ("criticality", "clinical criticality", "criticality level", "clinical impact"),
+    "risk_level": ("risk level", "risk", "risk class", "equipment risk", "risk category", "risk rating"),
     "patient_connected": ("patient connected", "patient contact", "patient connection", "connected to patient"),
     "handles_phi": ("phi", "handles phi", "stores phi", "ephi", "contains phi"),
     "high_risk": ("high risk", "high risk equipment", "jc high risk", "life support", "high-risk"),
@@ -267,8 +268,8 @@ def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], IO[str]]:
             for number, cells in enumerate(reader, start=1):  # noqa: B007 - number is used after the loop
                 yield number, cells
         except csv.Error as e:
-            raise IngestError(name, f"is not valid CSV ({e})", row=number + 1,
-                              tip="the file may be truncated or have a stray quote; re-export the report") from e  # fmt: skip
+            tip = "the file may be truncated or have a stray quote; re-export the report"
+            raise IngestError(name, f"is not valid CSV ({e})", row=number + 1, tip=tip) from e
         except UnicodeDecodeError as e:
             raise IngestError(name, f"is not valid {encoding.replace('-sig', '').upper()} text", row=number + 1,
                               tip="save the export as UTF-8 CSV") from e  # fmt: skip
