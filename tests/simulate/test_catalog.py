@@ -9,6 +9,7 @@ import pytest
 from netaddr import EUI, OUI
 
 import wardwatch.simulate as simulate
+from wardwatch.reference import device_types
 from wardwatch.simulate import generate, iter_devices, load_catalog
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "simulate"
@@ -122,3 +123,16 @@ def test_catalog_names_models_from_cisa_medical_advisories() -> None:
     named = [m for m in load_catalog() if m.icsma_advisories]
     assert len(named) >= 30
     assert all(a.startswith("ICSMA-") for m in named for a in m.icsma_advisories)
+
+
+def test_every_catalog_device_type_is_a_taxonomy_slug() -> None:
+    slugs = {t.slug for t in device_types()}
+    catalog = load_catalog()
+    assert {m.device_type for m in catalog} <= slugs
+    # Finer generator kinds map onto one taxonomy type each (e.g. aed and defibrillator -> defibrillator).
+    kind_types: dict[str, set[str]] = {}
+    for model in catalog:
+        kind_types.setdefault(model.kind, set()).add(model.device_type)
+    assert all(len(types) == 1 for types in kind_types.values()), kind_types
+    assert kind_types["linac"] == {"radiation-therapy"}
+    assert kind_types["aed"] == kind_types["defibrillator"] == {"defibrillator"}

@@ -44,8 +44,8 @@ def test_generation_is_deterministic_and_seed_dependent() -> None:
 def test_infusion_pumps_are_the_most_numerous_medical_devices(size: str) -> None:
     devices = [d for d in iter_devices(generate(size, 2)) if d.is_medical]  # type: ignore[arg-type]
     by_type = Counter(d.device_type for d in devices)
-    assert by_type.most_common(1)[0][0] == "infusion_pump"
-    infusion = by_type["infusion_pump"] + by_type["syringe_pump"] + by_type["pca_pump"]
+    assert by_type.most_common(1)[0][0] == "infusion-pump"
+    infusion = by_type["infusion-pump"] + by_type["syringe-pump"] + by_type["pca-pump"]
     # ~30% of medical devices; a 200-device hospital rounds tiny units up towards their most common type
     assert 0.25 <= infusion / len(devices) <= (0.38 if size == "small" else 0.35)
 
@@ -65,3 +65,12 @@ def test_addresses_are_unique_valid_and_follow_the_site_plan() -> None:
     assert len({d.hostname for d in networked}) == len(networked)
     assert len({d.serial for d in devices}) == len(devices)
     assert len({d.asset_tag for d in devices}) == len(devices)
+
+
+def test_devices_carry_taxonomy_slugs_while_units_are_planned_by_finer_kinds() -> None:
+    hospital = generate("medium", 3)
+    kinds = {kind for plan in hospital.plans for kind, _ in plan.type_counts}
+    assert {"ct", "linac", "aed", "defibrillator", "crrt", "dialysis"} <= kinds, "the generator keeps its own mix"
+    types = Counter(d.device_type for d in iter_devices(hospital))
+    assert {"ct-scanner", "radiation-therapy", "defibrillator", "dialysis-machine", "x-ray"} <= set(types)
+    assert not {t for t in types if "_" in t}, "device types are taxonomy slugs, never generator kinds"

@@ -8,6 +8,7 @@ import io
 import ipaddress
 import json
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from netaddr import EUI
 from openpyxl import load_workbook
 
+from wardwatch.domain.values import normalize_asset_tag
+from wardwatch.reference import device_types
 from wardwatch.simulate import CMMS_HEADERS, PLACEHOLDERS, generate, write
 
 HEADERS = [
@@ -147,3 +150,28 @@ def test_xlsx_carries_no_clock_time(small: Path) -> None:
         assert {info.date_time for info in archive.infolist()} == {(2025, 1, 1, 0, 0, 0)}
         core = archive.read("docProps/core.xml").decode()
     assert core.count("2025-01-01T00:00:00Z") == 2
+
+
+def test_truth_describes_every_device_under_every_tag_its_rows_carry(medium: Path) -> None:
+    rows = _rows(medium)
+    truth = _truth(medium)
+    devices = truth["devices"]
+    slugs = {t.slug for t in device_types()}
+    assert len({d["asset_tag"] for d in devices.values()}) == truth["device_count"]
+    assert Counter(d["device_type"] for d in {d["asset_tag"]: d for d in devices.values()}.values()) == Counter(
+        truth["device_types"]
+    )
+    for row in rows[1:]:
+        entry = devices[normalize_asset_tag(row[0])]
+        assert (entry["model"], entry["serial"], entry["site"]) == (row[3].strip(), row[4], row[5])
+        assert entry["device_type"] in slugs
+    for first, duplicate in truth["duplicate_rows"]:
+        original, again = (devices[normalize_asset_tag(rows[n - 1][0])] for n in (first, duplicate))
+        assert original == again
+    assert any(
+        normalize_asset_tag(rows[g[0] - 1][0]) != normalize_asset_tag(rows[g[1] - 1][0])
+        for g in truth["duplicate_rows"]
+    ), "some duplicates were re-tagged"
+    for tag, entry in devices.items():
+        assert tag == tag.upper() and " " not in tag
+        assert entry["manufacturer"] == truth["manufacturers"][entry["asset_tag"]]

@@ -9,8 +9,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-#: Device types that are IT or communication equipment rather than medical devices.
-NON_MEDICAL_TYPES: tuple[str, ...] = (
+#: Generator kinds (:attr:`CatalogModel.kind`) that are IT or communication equipment, not medical devices.
+NON_MEDICAL_KINDS: tuple[str, ...] = (
     "workstation",
     "server",
     "printer",
@@ -28,7 +28,11 @@ class CatalogModel:
     key: str
     """Stable identifier of the entry."""
     device_type: str
-    """Generator device type (``infusion_pump``, ``patient_monitor``...)."""
+    """Wardwatch taxonomy slug (``device_types.json``) the importer should classify the model as
+    (``infusion-pump``, ``ct-scanner``...)."""
+    kind: str
+    """The generator's own, finer grouping (``infusion_pump``, ``ct``, ``linac``, ``aed``...): unit mixes, site
+    model families and room names are planned per kind. Used only inside the generator."""
     family: str
     """Product family; a site standardises on one family per type."""
     weight: int
@@ -81,7 +85,7 @@ class CatalogModel:
     @property
     def is_medical(self) -> bool:
         """False for IT and communication equipment."""
-        return self.device_type not in NON_MEDICAL_TYPES
+        return self.kind not in NON_MEDICAL_KINDS
 
 
 def _date(value: Any) -> date | None:
@@ -92,6 +96,7 @@ def _model(raw: dict[str, Any]) -> CatalogModel:
     return CatalogModel(
         key=raw["key"],
         device_type=raw["device_type"],
+        kind=raw["kind"],
         family=raw["family"],
         weight=int(raw["weight"]),
         manufacturer=raw["manufacturer"],
@@ -127,9 +132,9 @@ def load_catalog() -> tuple[CatalogModel, ...]:
 
 
 @cache
-def models_by_type() -> dict[str, tuple[CatalogModel, ...]]:
-    """Return the catalog grouped by device type, in first-appearance order."""
+def models_by_kind() -> dict[str, tuple[CatalogModel, ...]]:
+    """Return the catalog grouped by generator kind, in first-appearance order."""
     grouped: dict[str, list[CatalogModel]] = {}
     for model in load_catalog():
-        grouped.setdefault(model.device_type, []).append(model)
-    return {device_type: tuple(models) for device_type, models in grouped.items()}
+        grouped.setdefault(model.kind, []).append(model)
+    return {kind: tuple(models) for kind, models in grouped.items()}

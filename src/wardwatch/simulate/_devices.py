@@ -6,7 +6,7 @@ import random
 from collections.abc import Iterator
 from datetime import date
 
-from wardwatch.simulate._catalog import CatalogModel, models_by_type
+from wardwatch.simulate._catalog import CatalogModel, models_by_kind
 from wardwatch.simulate._model import Hospital, SimDevice
 
 #: VLAN id of each network function (the same on every site; the site is the second IP octet).
@@ -30,7 +30,7 @@ _MIX = 0x9E3779
 _SERIAL_MOD = 99_999_989  # prime, so i -> (i * _SERIAL_MUL + salt) mod it is a bijection
 _SERIAL_MUL = 48_271
 
-# Imaging and therapy equipment lives in named rooms rather than beds.
+# Imaging and therapy equipment lives in named rooms rather than beds (keyed by generator kind).
 _ROOMS: dict[str, str] = {
     "ct": "CT Room",
     "mri": "MRI Suite",
@@ -101,7 +101,7 @@ def iter_devices(hospital: Hospital) -> Iterator[SimDevice]:
     Memory stays small whatever the size: nothing is kept but per-site address counters.
     """
     rng = random.Random(f"{hospital.seed}:devices")  # noqa: S311 - simulation, not security
-    by_type = models_by_type()
+    by_kind = models_by_kind()
     network = _Network(rng)
     tag_number = 100_000 + rng.randrange(50_000)
     serial_salt = rng.randrange(_SERIAL_MOD)
@@ -113,9 +113,9 @@ def iter_devices(hospital: Hospital) -> Iterator[SimDevice]:
         unit = units[unit_plan.unit_id]
         unit_size = sum(c for _, c in unit_plan.type_counts)
         places = max(4, unit_size // 5)  # about five devices per bed or room
-        for device_type, count in unit_plan.type_counts:
-            models = by_type[device_type]
-            family = families[unit.site_id - 1][device_type]
+        for kind, count in unit_plan.type_counts:
+            models = by_kind[kind]
+            family = families[unit.site_id - 1][kind]
             for _ in range(count):
                 model = _pick_model(rng, models, family)
                 tag_number += 1 + (rng.random() < 0.2) * rng.randrange(1, 40)
@@ -150,7 +150,7 @@ def iter_devices(hospital: Hospital) -> Iterator[SimDevice]:
                     fda_product_code=model.fda_product_code,
                     site_id=unit.site_id,
                     unit_id=unit.unit_id,
-                    location=f"{_ROOMS.get(device_type, unit.location_prefix)} {rng.randint(1, places)}",
+                    location=f"{_ROOMS.get(kind, unit.location_prefix)} {rng.randint(1, places)}",
                     networked=model.networked,
                     mac=mac,
                     ip=ip,

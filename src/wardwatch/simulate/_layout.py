@@ -6,7 +6,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from wardwatch.simulate._catalog import models_by_type
+from wardwatch.simulate._catalog import models_by_kind
 from wardwatch.simulate._model import SIZES, Hospital, Site, Size, Unit, UnitPlan
 
 #: Share of devices the CMMS lists twice.
@@ -32,6 +32,7 @@ class _UnitTemplate:
     building: int
     weight: float
     mix: Mapping[str, float]
+    """Relative share of each generator kind (:attr:`~wardwatch.simulate.CatalogModel.kind`), not a taxonomy slug."""
 
 
 _ICU = {
@@ -156,14 +157,14 @@ def _sites(rng: random.Random, n_sites: int) -> list[tuple[Site, float]]:
 
 
 def _families(rng: random.Random) -> tuple[tuple[str, str], ...]:
-    """Pick the model family a site standardises on for each device type."""
+    """Pick the model family a site standardises on for each generator kind."""
     chosen: list[tuple[str, str]] = []
-    for device_type, models in models_by_type().items():
+    for kind, models in models_by_kind().items():
         weights: dict[str, int] = {}
         for model in models:
             weights[model.family] = weights.get(model.family, 0) + model.weight
         families = list(weights)
-        chosen.append((device_type, rng.choices(families, weights=[weights[f] for f in families])[0]))
+        chosen.append((kind, rng.choices(families, weights=[weights[f] for f in families])[0]))
     return tuple(chosen)
 
 
@@ -176,7 +177,7 @@ def plan(size: Size, seed: int) -> Hospital:
     total, n_sites = SIZES[size]
     sites = _sites(rng, n_sites)
     per_site = apportion(total, [w for _, w in sites])
-    known_types = models_by_type()
+    known_kinds = models_by_kind()
     units: list[Unit] = []
     plans: list[UnitPlan] = []
     families: list[tuple[tuple[str, str], ...]] = []
@@ -191,9 +192,9 @@ def plan(size: Size, seed: int) -> Hospital:
                 Unit(unit_id, site.site_id, template.name, code, site.buildings[template.building],
                      template.location_prefix)
             )  # fmt: skip
-            types = [t for t in template.mix if t in known_types]
-            counts = apportion(unit_total, [template.mix[t] for t in types])
-            plans.append(UnitPlan(unit_id, tuple((t, c) for t, c in zip(types, counts, strict=True) if c)))
+            kinds = [k for k in template.mix if k in known_kinds]
+            counts = apportion(unit_total, [template.mix[k] for k in kinds])
+            plans.append(UnitPlan(unit_id, tuple((k, c) for k, c in zip(kinds, counts, strict=True) if c)))
     duplicates = sorted(rng.sample(range(total), round(total * DUPLICATE_SHARE)))
     return Hospital(
         size=size,

@@ -54,12 +54,13 @@ class Unit:
 
 @dataclass(frozen=True, slots=True)
 class UnitPlan:
-    """How many devices of each type a unit gets (computed once, drawn lazily)."""
+    """How many devices of each generator kind a unit gets (computed once, drawn lazily)."""
 
     unit_id: int
     """The planned :class:`Unit`."""
     type_counts: tuple[tuple[str, int], ...]
-    """``(device_type, count)`` in catalog order."""
+    """``(kind, count)`` in unit-mix order; kinds are the generator's own grouping
+    (:attr:`~wardwatch.simulate.CatalogModel.kind`: ``infusion_pump``, ``ct``, ``linac``...), not taxonomy slugs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,7 @@ class Hospital:
     plans: tuple[UnitPlan, ...]
     """One plan per unit, same order as :attr:`units`."""
     site_families: tuple[tuple[tuple[str, str], ...], ...]
-    """Per site (same order as :attr:`sites`): ``(device_type, preferred model family)``."""
+    """Per site (same order as :attr:`sites`): ``(kind, preferred model family)``."""
     device_count: int
     """Number of unique physical devices."""
     duplicate_devices: tuple[int, ...]
@@ -112,7 +113,8 @@ class SimDevice:
     description: str
     """CMMS description (e.g. ``Pump, Infusion, Large Volume``)."""
     device_type: str
-    """Catalog device type (e.g. ``infusion_pump``)."""
+    """Wardwatch taxonomy slug (``device_types.json``) the importer should classify it as (e.g.
+    ``infusion-pump``)."""
     is_medical: bool
     """False for IT and communication equipment."""
     fda_product_code: str | None

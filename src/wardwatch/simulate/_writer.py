@@ -1,4 +1,31 @@
-"""Write a simulated hospital to disk: the CMMS export (CSV, XLSX) and the ground truth for tests."""
+"""Write a simulated hospital to disk: the CMMS export (CSV, XLSX) and the ground truth for tests.
+
+``truth.json`` holds what an importer should make of the export:
+
+* ``size``, ``seed``, ``sites``, ``units``: the plan;
+* ``device_count`` (unique physical devices) and ``cmms_row_count`` (data rows, duplicates included);
+* ``networked_device_count``; ``device_types``: device count per Wardwatch taxonomy slug (``device_types.json``);
+* ``vlans`` (network function -> VLAN id) and ``placeholders`` (the "don't know" values the export uses);
+* ``duplicate_rows``: ``[first row, duplicate row]`` spreadsheet row numbers (header is row 1) of each device
+  the export lists twice, sorted;
+* ``manufacturers``: primary-row asset tag (as written) -> canonical manufacturer (kept for older readers;
+  ``devices`` says the same and more);
+* ``devices``: the ground truth per physical device, keyed by asset tag in the canonical form the importer
+  stores (:func:`wardwatch.domain.values.normalize_asset_tag`: upper case, whitespace removed). Every asset
+  tag a device's rows carry is a key, so a duplicate listed under a re-typed or new tag maps to the same
+  entry as its first row::
+
+    "devices": {
+      "BME-104512": {"asset_tag": "BME-104512", "manufacturer": "BD", "model": "Alaris 8015 PC Unit",
+                     "device_type": "infusion-pump", "serial": "ALA01234567",
+                     "site": "Riverside General Hospital"},
+      "BME-9000417": {"asset_tag": "BME-104512", ...same entry...}
+    }
+
+  ``asset_tag`` is the canonical tag of the device's first row (so entries with equal ``asset_tag`` are one
+  device), ``manufacturer`` the canonical name, ``device_type`` the taxonomy slug, ``site`` the site name.
+  Keys are in file order of first appearance.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +41,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from wardwatch.domain.values import normalize_asset_tag
 from wardwatch.simulate._cmms import CMMS_HEADERS, PLACEHOLDERS, iter_rows
 from wardwatch.simulate._devices import VLANS
 from wardwatch.simulate._model import Hospital
@@ -36,6 +64,8 @@ def _write_csv(hospital: Hospital, path: Path, progress: Progress | None, keep: 
     groups: list[list[int]] = []
     kept: list[tuple[str, ...]] = []
     by_type: dict[str, int] = {}
+    devices: dict[str, dict[str, str]] = {}
+    entries: dict[int, dict[str, str]] = {}
     networked = 0
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
@@ -45,19 +75,33 @@ def _write_csv(hospital: Hospital, path: Path, progress: Progress | None, keep: 
             if keep:
                 kept.append(row.cells)
             device = row.device
+            tag = normalize_asset_tag(row.cells[0])
+            if tag is None:  # pragma: no cover - the generator always writes a tag
+                raise ValueError(f"row {row.row_number} has no asset tag")
             if row.is_duplicate:
                 groups.append([first_row[device.index], row.row_number])
             else:
                 first_row[device.index] = row.row_number
+                entries[device.index] = {
+                    "asset_tag": tag,
+                    "manufacturer": device.manufacturer,
+                    "model": device.model,
+                    "device_type": device.device_type,
+                    "serial": device.serial,
+                    "site": hospital.sites[device.site_id - 1].name,
+                }
                 manufacturers[row.cells[0].strip()] = device.manufacturer
                 by_type[device.device_type] = by_type.get(device.device_type, 0) + 1
                 networked += device.networked
+            if devices.setdefault(tag, entries[device.index]) is not entries[device.index]:
+                raise ValueError(f"asset tag {tag} names two devices")  # pragma: no cover - generator invariant
             if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
                 progress(path.name, done, total)
     groups.sort()
     return {
         "duplicate_rows": groups,
         "manufacturers": manufacturers,
+        "devices": devices,
         "rows": kept,
         "device_types": dict(sorted(by_type.items())),
         "networked": networked,
@@ -127,6 +171,7 @@ def _truth(hospital: Hospital, csv_facts: dict[str, Any]) -> dict[str, Any]:
         "placeholders": list(PLACEHOLDERS),
         "duplicate_rows": csv_facts["duplicate_rows"],
         "manufacturers": csv_facts["manufacturers"],
+        "devices": csv_facts["devices"],
     }
 
 
