@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
+from wardwatch.domain.claims import Claim, ClaimedValue, Provenance
 from wardwatch.ingest.errors import IngestError
 from wardwatch.services.devices import DeviceFilter, device_detail, list_devices
 from wardwatch.services.inventory_import import import_cmms
-from wardwatch.store.schema import device_history, devices, facts, sources
+from wardwatch.store.inventory import insert_claims
+from wardwatch.store.schema import claims, device_history, devices, sources
 
 CMMS = Path(__file__).parents[1] / "fixtures" / "cmms"
 
@@ -21,7 +23,7 @@ def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as connection:
         return {
             t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in (devices, facts, device_history, sources)
+            for t in (devices, claims, device_history, sources)
         }
 
 
@@ -151,12 +153,10 @@ def test_a_more_confident_source_is_not_overwritten_by_a_reimport(engine: Engine
         source = connection.execute(
             insert(sources).values(kind="manual", name="biomed", imported_at=now).returning(sources.c.id)
         ).scalar_one()
-        connection.execute(
-            insert(facts).values(
-                device_id=device_id, attribute="location", source_kind="manual", value="ICU-W 05 (bay)",
-                source_id=source, confidence=0.99, observed_at=now,
-            )
-        )  # fmt: skip
+        claim = Claim(
+            "manual", Provenance(source, "biomed walk-round", now), {"location": ClaimedValue("ICU-W 05 (bay)", 0.99)}
+        )
+        insert_claims(connection, [(device_id, claim)])
         connection.execute(update(devices).where(devices.c.id == device_id).values(location="ICU-W 05 (bay)"))
     changed = tmp_path / "messy.csv"
     changed.write_text((CMMS / "messy.csv").read_text().replace("ICU-W 05", "ICU-W 07"))

@@ -77,8 +77,13 @@ def test_bulk_insert_round_trips_dates_times_and_booleans(engine: Engine) -> Non
 
 def test_a_failed_transaction_leaves_nothing(engine: Engine) -> None:
     now = datetime.now(UTC)
-    with pytest.raises(RuntimeError), engine.begin() as connection:
-        bulk_insert(connection, sources, ("kind", "name", "imported_at"), [("cmms", "a.csv", now)])
-        raise RuntimeError("interrupted")
+
+    def interrupted_import() -> None:
+        with engine.begin() as connection:
+            bulk_insert(connection, sources, ("kind", "name", "imported_at"), [("cmms", "a.csv", now)])
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        interrupted_import()
     with engine.connect() as connection:
         assert connection.execute(select(sources)).all() == []

@@ -120,6 +120,11 @@ _RISK_LEVELS: dict[str, bool] = {
     **dict.fromkeys(("medium", "moderate", "low", "minimal", "non high risk", "not high risk", "1", "2"), False),
 }
 
+_CACHE_LIMIT = 50_000
+_Assignment = tuple[str, "Value", "tuple[float, str] | None"]
+_Classified = tuple[tuple[_Assignment, ...], tuple[tuple[str, "Value", "tuple[float, str]"], ...]]
+_UNCACHED = frozenset({"asset_tag", "serial", "mac", "ip", "hostname", "location"})
+
 _TEXT_FIELDS = ("model", "os_name", "os_version", "firmware_version", "software_version", "owner_team",
                 "building", "department", "location")  # fmt: skip
 _DATE_FIELDS = ("in_service_date", "end_of_support", "end_of_life")
@@ -152,49 +157,90 @@ class RowNormalizer:
         self._site = default_site
         self._date_formats = (date_format,) if date_format else None
         self._texts: dict[str, str] = {}
+        self._field_parsers = self._parsers()
+        self._classified: dict[tuple[object, object, object], _Classified | RowError] = {}
+        # Values that recur across rows are parsed once per import; identifiers are parsed every time.
+        self._caches: dict[str, dict[str | date, Value | None]] = {
+            f: {} for f in self._field_parsers if f not in _UNCACHED
+        }
         self.unknown_manufacturers: Counter[str] = Counter()
         """Manufacturer names not in the catalogue -> rows naming them."""
 
     def _intern(self, text: str) -> str:
         return self._texts.setdefault(text, text)
 
+    def _parsers(self) -> dict[str, Callable[[str | date], Value | None]]:
+        formats = self._date_formats
+
+        def text(raw: str | date) -> Value | None:
+            return normalize_text(str(raw))
+
+        def day(raw: str | date) -> Value | None:
+            return normalize_date(raw, formats)
+
+        def flag(raw: str | date) -> Value | None:
+            return normalize_bool(str(raw))
+
+        def enum(parse: Callable[[str], Criticality | LifecycleStatus]) -> Callable[[str | date], Value | None]:
+            def parse_enum(raw: str | date) -> Value | None:
+                found = normalize_text(str(raw))
+                return None if found is None else parse(found).value
+
+            return parse_enum
+
+        def risk(raw: str | date) -> Value | None:
+            found = normalize_text(str(raw))
+            if found is None:
+                return None
+            level = _RISK_LEVELS.get(_words(found))
+            if level is None:
+                raise InvalidValue(f"{found!r} is not a risk level (expected High, Medium or Low)")
+            return level
+
+        def as_text(parse: Callable[[str | None], Value | None]) -> Callable[[str | date], Value | None]:
+            def parse_text(raw: str | date) -> Value | None:
+                return parse(str(raw))
+
+            return parse_text
+
+        parsers = {field: as_text(parse) for field, parse in _SIMPLE.items()}
+        parsers.update(dict.fromkeys(_TEXT_FIELDS, text))
+        parsers.update(dict.fromkeys(_DATE_FIELDS, day))
+        parsers.update(dict.fromkeys(_BOOL_FIELDS, flag))
+        parsers["criticality"] = enum(parse_criticality)
+        parsers["lifecycle_status"] = enum(parse_lifecycle_status)
+        parsers["risk_level"] = risk
+        return parsers
+
     def normalize(self, locator: str, cells: Mapping[str, str | date | None]) -> Candidate:
         """The candidate for one row; raises :class:`RowError` for the first unreadable cell."""
         values: dict[str, Value] = {}
         derived: dict[str, tuple[float, str]] = {}
-        for field, parse in _SIMPLE.items():
-            raw = cells.get(field)
+        parsers, caches, texts = self._field_parsers, self._caches, self._texts
+        for field, raw in cells.items():
             if raw is None:
                 continue
-            try:
-                value = parse(str(raw))
-            except InvalidValue as e:
-                raise RowError(field, str(e)) from e
+            parse = parsers.get(field)
+            if parse is None:
+                continue
+            cache = caches.get(field)
+            value: Value | None
+            if cache is not None and raw in cache:
+                value = cache[raw]
+            else:
+                try:
+                    value = parse(raw)
+                except InvalidValue as e:
+                    raise RowError(field, str(e)) from e
+                if isinstance(value, str):
+                    value = texts.setdefault(value, value)
+                if cache is not None and len(cache) < _CACHE_LIMIT:
+                    cache[raw] = value
             if value is not None:
                 values[field] = value
-        for field in _TEXT_FIELDS:
-            raw = cells.get(field)
-            text = normalize_text(str(raw)) if raw is not None else None
-            if text is not None:
-                values[field] = self._intern(text)
-        for field in _DATE_FIELDS:
-            try:
-                day = normalize_date(cells.get(field), self._date_formats)
-            except InvalidValue as e:
-                raise RowError(field, str(e)) from e
-            if day is not None:
-                values[field] = day
-        for field in _BOOL_FIELDS:
-            raw = cells.get(field)
-            try:
-                flag = normalize_bool(str(raw)) if raw is not None else None
-            except InvalidValue as e:
-                raise RowError(field, str(e)) from e
-            if flag is not None:
-                values[field] = flag
-        self._parse_enum(cells, "criticality", parse_criticality, values)
-        self._risk_level(cells, values)
-        self._parse_enum(cells, "lifecycle_status", parse_lifecycle_status, values)
+        risk_level = values.pop("risk_level", None)
+        if risk_level is not None:
+            values.setdefault("high_risk", risk_level)
 
         raw_maker = cells.get("manufacturer")
         if raw_maker is not None:
@@ -213,69 +259,68 @@ class RowNormalizer:
         site = self._site or site
         return Candidate(locator, values, derived, self._intern(site) if site else None)
 
-    @staticmethod
-    def _risk_level(cells: Mapping[str, str | date | None], values: dict[str, Value]) -> None:
-        """A CMMS equipment risk level (High/Medium/Low) says whether the device is high-risk equipment."""
-        text = normalize_text(str(cells["risk_level"])) if cells.get("risk_level") is not None else None
-        if text is None:
-            return
-        level = _RISK_LEVELS.get(_words(text))
-        if level is None:
-            raise RowError("risk_level", f"{text!r} is not a risk level (expected High, Medium or Low)")
-        values.setdefault("high_risk", level)
-
-    def _parse_enum(
-        self,
-        cells: Mapping[str, str | date | None],
-        field: str,
-        parse: Callable[[str], Criticality | LifecycleStatus],
-        values: dict[str, Value],
-    ) -> None:
-        text = normalize_text(str(cells[field])) if cells.get(field) is not None else None
-        if text is None:
-            return
-        try:
-            values[field] = parse(text).value
-        except InvalidValue as e:
-            raise RowError(field, str(e)) from e
-
     def _classify_row(
         self,
         cells: Mapping[str, str | date | None],
         values: dict[str, Value],
         derived: dict[str, tuple[float, str]],
     ) -> None:
-        description = normalize_text(str(cells["description"])) if cells.get("description") is not None else None
-        code_raw = normalize_text(str(cells["fda_product_code"])) if cells.get("fda_product_code") is not None else None
-        code = code_raw.upper() if code_raw else None
+        raw_description, raw_code = cells.get("description"), cells.get("fda_product_code")
         model = values.get("model")
+        key = (raw_description, raw_code, model)
+        outcome = self._classified.get(key)
+        if outcome is None:
+            outcome = self._classify_uncached(raw_description, raw_code, model)
+            if len(self._classified) < _CACHE_LIMIT:
+                self._classified[key] = outcome
+        if isinstance(outcome, RowError):
+            raise outcome
+        found, defaults = outcome
+        for field, value, info in found:
+            values[field] = value
+            if info is not None:
+                derived[field] = info
+        for field, value, info in defaults:
+            if field not in values:
+                values[field] = value
+                derived[field] = info
+
+    def _classify_uncached(
+        self, raw_description: str | date | None, raw_code: str | date | None, model: Value | None
+    ) -> _Classified | RowError:
+        """What the description, product code and model say: (type and FDA values, clinical defaults)."""
+        description = normalize_text(str(raw_description)) if raw_description is not None else None
+        code_raw = normalize_text(str(raw_code)) if raw_code is not None else None
+        code = code_raw.upper() if code_raw else None
         found = self._classify(description, code, str(model) if model is not None else None)
         if code is not None and (found is None or found.fda_product_code != code):
-            raise RowError(
+            return RowError(
                 "fda_product_code",
                 f"{code!r} is not an FDA product code (three letters from the FDA product "
                 "classification, e.g. FRN for infusion pumps)",
             )
         if found is None or found.device_type is None:
-            return
-        values["device_type"] = found.device_type
-        derived["device_type"] = (found.confidence, found.reason)
-        for field, value in (("fda_product_code", found.fda_product_code), ("fda_class", found.fda_class)):
-            if value is not None:
-                values[field] = value
-                if not (field == "fda_product_code" and code == value):
-                    derived[field] = (found.confidence, found.reason)
-        defaults = self._defaults(found.device_type)
-        if defaults is None:
-            return
-        reason = f"usual for a {found.device_type}"
-        confidence = round(min(found.confidence, 0.6), 2)
-        for field, default in (
-            ("criticality", defaults.criticality.value if defaults.criticality else None),
-            ("patient_connected", defaults.patient_connected),
-            ("handles_phi", defaults.handles_phi),
-            ("high_risk", defaults.high_risk),
-        ):
-            if field not in values and default is not None:
-                values[field] = default
-                derived[field] = (confidence, reason)
+            return ((), ())
+        info = (found.confidence, found.reason)
+        written: list[tuple[str, Value, tuple[float, str] | None]] = [("device_type", found.device_type, info)]
+        if found.fda_product_code is not None:
+            written.append(
+                ("fda_product_code", found.fda_product_code, None if code == found.fda_product_code else info)
+            )
+        if found.fda_class is not None:
+            written.append(("fda_class", found.fda_class, info))
+        profile = self._defaults(found.device_type)
+        if profile is None:
+            return (tuple(written), ())
+        usual = (round(min(found.confidence, 0.6), 2), f"usual for a {found.device_type}")
+        defaults = tuple(
+            (field, default, usual)
+            for field, default in (
+                ("criticality", profile.criticality.value if profile.criticality else None),
+                ("patient_connected", profile.patient_connected),
+                ("handles_phi", profile.handles_phi),
+                ("high_risk", profile.high_risk),
+            )
+            if default is not None
+        )
+        return (tuple(written), defaults)

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from wardwatch.domain.candidates import CandidateGroup, Value
+from wardwatch.domain.candidates import CMMS_CONFIDENCE, CandidateGroup, Value
+from wardwatch.domain.claims import Claim
 
-__all__ = ["Change", "DevicePlan", "FactWrite", "StoredFact", "from_text", "plan_device", "to_text"]
+__all__ = ["Change", "DevicePlan", "FactWrite", "from_text", "group_claims", "plan_device", "to_text"]
 
 _BOOL_ATTRIBUTES = frozenset({"patient_connected", "handles_phi", "high_risk"})
 _DATE_ATTRIBUTES = frozenset({"in_service_date", "end_of_support", "end_of_life"})
@@ -48,18 +49,6 @@ def from_text(attribute: str, text: str | None) -> Value | None:
     if attribute in _INT_ATTRIBUTES:
         return int(text)
     return text
-
-
-@dataclass(frozen=True, slots=True)
-class StoredFact:
-    """A fact already in the inventory, as far as reconciliation needs it."""
-
-    value: str
-    """Stored text of the value."""
-    confidence: float
-    """Confidence of the source."""
-    observed_at: datetime
-    """When it was asserted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,34 +89,52 @@ class DevicePlan:
     """Resolved attributes that change."""
 
 
+def group_claims(group: CandidateGroup, site: str | None = None) -> dict[str, dict[str, tuple[str, float]]]:
+    """What a merged record claims, by source kind: ``{kind: {attribute: (text, confidence)}}``."""
+    derived = group.derived
+    claims: dict[str, dict[str, tuple[str, float]]] = {}
+    for attribute, value in group.values.items():
+        text = value if type(value) is str else to_text(value)
+        info = derived.get(attribute)
+        if info is None:
+            claims.setdefault("cmms", {})[attribute] = (text, CMMS_CONFIDENCE)
+        else:
+            claims.setdefault("derived", {})[attribute] = (text, info[0])
+    if site is not None:
+        claims.setdefault("cmms", {})["site"] = (site, CMMS_CONFIDENCE)
+    return claims
+
+
 def plan_device(
     current: Mapping[str, str | None],
-    facts: Mapping[str, Mapping[str, StoredFact]],
-    group: CandidateGroup,
+    claims: Mapping[str, Claim],
+    new_claims: Mapping[str, Mapping[str, tuple[str, float]]],
     now: datetime,
 ) -> DevicePlan:
-    """The fact writes and attribute changes that ``group`` makes to a device.
+    """The writes and attribute changes that ``new_claims`` (see :func:`group_claims`) make to a device.
 
-    ``current`` holds the device's resolved attribute texts; ``facts`` its stored facts by attribute,
-    then source kind.  Pure: the caller writes the plan.
+    ``current`` holds the device's resolved attribute texts; ``claims`` its stored claims by source kind.
+    Pure: the caller writes the plan.
     """
     writes: list[FactWrite] = []
     changes: list[Change] = []
-    for attribute, value in group.values.items():
-        kind = group.source_kind(attribute).value
-        text = to_text(value)
-        confidence = group.confidence(attribute)
-        by_kind = facts.get(attribute, {})
-        existing = by_kind.get(kind)
-        if existing is None or existing.value != text or existing.confidence != confidence:
-            writes.append(FactWrite(attribute, kind, text, confidence, replaces=existing is not None))
-        # The winner among this attribute's facts, with the new one in place of its kind's old one.
-        best_text, best_rank = text, (confidence, now)
-        for fact_kind, fact in by_kind.items():
-            if fact_kind == kind:
-                continue
-            if (fact.confidence, fact.observed_at) > best_rank:
-                best_text, best_rank = fact.value, (fact.confidence, fact.observed_at)
-        if current.get(attribute) != best_text:
-            changes.append(Change(attribute, current.get(attribute), best_text))
+    for kind, values in new_claims.items():
+        own = claims.get(kind)
+        for attribute, (text, confidence) in values.items():
+            existing = own.values.get(attribute) if own is not None else None
+            if existing is None or existing.value != text or existing.confidence != confidence:
+                writes.append(FactWrite(attribute, kind, text, confidence, replaces=existing is not None))
+            # The winner among this attribute's claims, with the new one in place of its kind's old one.
+            best_text, best_rank = text, (confidence, now)
+            for other_kind, other in claims.items():
+                if other_kind == kind:
+                    continue
+                claimed = other.values.get(attribute)
+                if claimed is None:
+                    continue
+                rank = (claimed.confidence, other.provenance_of(attribute).observed_at)
+                if rank > best_rank:
+                    best_text, best_rank = claimed.value, rank
+            if current.get(attribute) != best_text:
+                changes.append(Change(attribute, current.get(attribute), best_text))
     return DevicePlan(tuple(writes), tuple(changes))

@@ -98,6 +98,10 @@ def normalize_mac(raw: str | None) -> str | None:
     return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def normalize_ip(raw: str | None) -> str | None:
     """An IPv4 or IPv6 address in canonical form; ``0.0.0.0`` counts as a placeholder.
 
@@ -108,6 +112,8 @@ def normalize_ip(raw: str | None) -> str | None:
         return None
     assert raw is not None  # noqa: S101
     text = raw.strip()
+    if _IPV4.fullmatch(text):  # the common case, without the ipaddress module's cost
+        return None if text == "0.0.0.0" else text  # noqa: S104 - a placeholder, not a bind address
     try:
         address = ipaddress.ip_address(text)
     except ValueError as e:

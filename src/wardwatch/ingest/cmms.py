@@ -184,8 +184,10 @@ class CmmsFile:
                     tip="a value probably contains an unquoted delimiter; re-export with quoting",
                 )
             values: dict[str, str | date | None] = {}
+            width = len(cells)
             for fld, index in indexes.items():
-                values[fld] = _cell(cells[index]) if index < len(cells) else None
+                cell = cells[index] if index < width else None
+                values[fld] = (cell.strip() or None) if type(cell) is str else _cell(cell)
             yield RawRow(number, values)
 
     def close(self) -> None:
@@ -202,6 +204,8 @@ class CmmsFile:
 
 
 def _cell(value: Any) -> str | date | None:
+    if type(value) is str:  # the common case first: this runs for every cell of every row
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, datetime):

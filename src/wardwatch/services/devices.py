@@ -6,16 +6,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, or_, select
+from sqlalchemy import Connection, Engine, Select, func, or_, select
 
 from wardwatch.domain.values import normalize_mac
 from wardwatch.store.database import ensure_ready
-from wardwatch.store.inventory import DEVICE_COLUMNS, aware
+from wardwatch.store.inventory import DEVICE_COLUMNS, aware, load_claims
 from wardwatch.store.schema import (
     device_history,
     device_keys,
     devices,
-    facts,
     interfaces,
     sites,
     sources,
@@ -167,6 +166,25 @@ def find_device_id(engine: Engine, reference: str) -> int:
     raise DeviceNotFound(f"no device has the id, asset tag, serial or MAC {reference!r}")
 
 
+def _evidence(connection: Connection, device_id: int) -> list[dict[str, Any]]:
+    """Every claimed value of a device with its source: the answer to "why does Wardwatch think so?"."""
+    claims = load_claims(connection, [device_id]).get(device_id, {})
+    facts: list[dict[str, Any]] = []
+    for kind, claim in claims.items():
+        for attribute, claimed in claim.values.items():
+            provenance = claim.provenance_of(attribute)
+            facts.append({
+                "attribute": attribute, "value": claimed.value, "source_kind": kind,
+                "confidence": claimed.confidence, "observed_at": provenance.observed_at,
+                "locator": provenance.locator, "source_id": provenance.source_id,
+            })  # fmt: skip
+    wanted = select(sources.c.id, sources.c.name).where(sources.c.id.in_({f["source_id"] for f in facts}))
+    names = {row.id: row.name for row in connection.execute(wanted)}
+    for fact in facts:
+        fact["source"] = names.get(fact["source_id"])
+    return sorted(facts, key=lambda f: (f["attribute"], -f["confidence"], f["source_kind"]))
+
+
 def device_detail(engine: Engine, reference: str) -> dict[str, Any]:
     """One device: its attributes, interfaces, identity keys, evidence (facts with sources) and history."""
     device_id = find_device_id(engine, reference)
@@ -198,14 +216,7 @@ def device_detail(engine: Engine, reference: str) -> dict[str, Any]:
                 .order_by(device_keys.c.kind, device_keys.c.value)
             )
         ]
-        evidence = select(
-            facts.c.attribute, facts.c.value, facts.c.source_kind, facts.c.confidence, facts.c.observed_at,
-            facts.c.locator, sources.c.name.label("source"), sources.c.id.label("source_id"),
-        ).join(sources, sources.c.id == facts.c.source_id).where(facts.c.device_id == device_id)  # fmt: skip
-        detail["evidence"] = sorted(
-            ({**dict(r._mapping), "observed_at": aware(r.observed_at)} for r in connection.execute(evidence)),
-            key=lambda f: (f["attribute"], -f["confidence"]),
-        )
+        detail["evidence"] = _evidence(connection, device_id)
         history = (
             select(
                 device_history.c.changed_at,

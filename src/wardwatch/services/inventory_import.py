@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from wardwatch.domain.candidates import Candidate, CandidateGroup, group_candidates
+from wardwatch.domain.claims import Claim, Provenance, digest, payload_json, update_claim
 from wardwatch.domain.cmms_rows import RowError, RowNormalizer
-from wardwatch.domain.reconcile import Change, from_text, plan_device, to_text
+from wardwatch.domain.reconcile import Change, from_text, group_claims, plan_device, to_text
 from wardwatch.ingest.cmms import ColumnMapping, load_mapping, open_cmms
 from wardwatch.ingest.errors import IngestError
 from wardwatch.services.reference import row_normalizer_parts
@@ -33,6 +34,7 @@ Progress = Callable[[str, int, int | None], None]
 """Progress callback: (stage, done, total or None)."""
 
 _KEY_PRIORITY = ("tag:", "sn:", "mac:")
+_CREATE_CHUNK = 10_000
 _UNIT_ATTRIBUTES = ("site", "building", "department")
 
 
@@ -109,6 +111,7 @@ def import_cmms(
     report.conflicts.extend(clashes)
     report.devices_in_file = len(groups)
     report.duplicate_rows = len(candidates) - len(groups)
+    del candidates  # the groups hold what is needed
     for group in groups:
         if len(group.locators) > 1:
             for conflict in group.conflicts:
@@ -264,8 +267,13 @@ class _Writer:
         self._update(source_id, matched, key_index)
 
     def _create(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
-        if not groups:
-            return
+        """Insert new devices, a chunk at a time (bounded memory whatever the file size)."""
+        for start in range(0, len(groups), _CREATE_CHUNK):
+            self._create_chunk(source_id, groups[start : start + _CREATE_CHUNK])
+            if self.progress is not None:
+                self.progress("created", min(start + _CREATE_CHUNK, len(groups)), len(groups))
+
+    def _create_chunk(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
         rows: list[dict[str, Any]] = []
         for group in groups:
             values = group.values
@@ -278,41 +286,52 @@ class _Writer:
             rows.append(row)
         ids = repo.insert_devices(self.connection, rows)
         keys: list[tuple[str, int]] = []
-        fact_rows: list[tuple[Any, ...]] = []
+        claim_rows: list[tuple[Any, ...]] = []
         interface_rows: list[tuple[Any, ...]] = []
         history: list[tuple[Any, ...]] = []
         for device_id, group in zip(ids, groups, strict=True):
             keys.extend((k, device_id) for k in group.keys)
             locator = ", ".join(group.locators)
-            for attribute, value in self._with_site(group).items():
-                fact_rows.append((device_id, attribute, group.source_kind(attribute).value, to_text(value),
-                                  source_id, locator, group.confidence(attribute), self.now))  # fmt: skip
+            for kind, claimed in group_claims(group, group.site).items():
+                claim_rows.append(
+                    (device_id, kind, source_id, locator, self.now, payload_json(claimed), digest(claimed))
+                )
             if any(c in group.values for c in repo.INTERFACE_COLUMNS):
                 interface_rows.append((device_id, *(group.values.get(c) for c in repo.INTERFACE_COLUMNS), "cmms"))
             history.append((device_id, "(created)", None, locator, source_id, self.now))
         repo.insert_keys(self.connection, keys)
-        repo.insert_facts(self.connection, fact_rows)
+        repo.insert_claim_rows(self.connection, claim_rows)
         repo.insert_interfaces(self.connection, interface_rows)
         repo.insert_history(self.connection, history)
         self.report.created += len(groups)
-        if self.progress is not None:
-            self.progress("created", len(groups), len(groups))
 
-    @staticmethod
-    def _with_site(group: CandidateGroup) -> dict[str, Any]:
-        values: dict[str, Any] = dict(group.values)
-        if group.site is not None:
-            values["site"] = group.site
-        return values
+    def _unchanged(
+        self, chunk: Sequence[int], matched: dict[int, list[CandidateGroup]], key_index: dict[str, int]
+    ) -> set[int]:
+        """Devices whose claims this import repeats exactly (by digest): nothing to load or write for them."""
+        stored = repo.load_digests(self.connection, chunk)
+        same: set[int] = set()
+        for device_id in chunk:
+            groups = matched[device_id]
+            if len(groups) != 1 or any(k not in key_index for k in groups[0].keys):
+                continue
+            new = group_claims(groups[0], groups[0].site)
+            digests = stored.get(device_id, {})
+            if all(digests.get(kind) == digest(values) for kind, values in new.items()):
+                same.add(device_id)
+        return same
 
     def _update(self, source_id: int, matched: dict[int, list[CandidateGroup]], key_index: dict[str, int]) -> None:
         ids = list(matched)
         done = 0
         for start in range(0, len(ids), repo.CHUNK):
             chunk = ids[start : start + repo.CHUNK]
+            unchanged = self._unchanged(chunk, matched, key_index)
+            self.report.unchanged += len(unchanged)
+            chunk = [device_id for device_id in chunk if device_id not in unchanged]
             states = repo.load_states(self.connection, chunk)
-            fact_inserts: list[tuple[Any, ...]] = []
-            fact_updates: list[dict[str, Any]] = []
+            claim_inserts: list[tuple[int, Claim]] = []
+            claim_updates: list[tuple[int, Claim]] = []
             device_updates: list[tuple[int, dict[str, Any]]] = []
             interface_inserts: list[tuple[Any, ...]] = []
             interface_updates: list[dict[str, Any]] = []
@@ -321,26 +340,16 @@ class _Writer:
             for device_id in chunk:
                 state = states[device_id]
                 for group in matched[device_id]:
-                    grouped = CandidateGroup(
-                        group.locators,
-                        self._with_site(group),
-                        group.derived,
-                        group.keys,
-                        group.conflicts,
-                        group.site,
-                    )
-                    plan = plan_device(state.values, state.facts, grouped, self.now)
-                    locator = ", ".join(group.locators)
+                    plan = plan_device(state.values, state.claims, group_claims(group, group.site), self.now)
+                    provenance = Provenance(source_id, ", ".join(group.locators), self.now)
+                    writes: dict[str, dict[str, tuple[str, float]]] = {}
                     for write in plan.facts:
-                        if write.replaces:
-                            fact_updates.append({
-                                "b_device": device_id, "b_attribute": write.attribute, "b_kind": write.source_kind,
-                                "value": write.value, "source_id": source_id, "locator": locator,
-                                "confidence": write.confidence, "observed_at": self.now,
-                            })  # fmt: skip
-                        else:
-                            fact_inserts.append((device_id, write.attribute, write.source_kind, write.value,
-                                                 source_id, locator, write.confidence, self.now))  # fmt: skip
+                        writes.setdefault(write.source_kind, {})[write.attribute] = (write.value, write.confidence)
+                    for kind, written in writes.items():
+                        old = state.claims.get(kind)
+                        claim = update_claim(old, kind, written, provenance)
+                        state.claims[kind] = claim
+                        (claim_updates if old is not None else claim_inserts).append((device_id, claim))
                     for key in group.keys:
                         if key not in key_index:
                             key_index[key] = device_id
@@ -357,14 +366,14 @@ class _Writer:
                         self.report.updated += 1
                     else:
                         self.report.unchanged += 1
-            repo.insert_facts(self.connection, fact_inserts)
-            repo.replace_facts(self.connection, fact_updates)
+            repo.insert_claims(self.connection, claim_inserts)
+            repo.replace_claims(self.connection, _last_per_device(claim_updates))
             repo.update_devices(self.connection, device_updates)
             repo.insert_interfaces(self.connection, interface_inserts)
             repo.update_interfaces(self.connection, interface_updates)
             repo.insert_history(self.connection, history)
             repo.insert_keys(self.connection, new_keys)
-            done += len(chunk)
+            done += len(chunk) + len(unchanged)
             if self.progress is not None:
                 self.progress("updated", done, len(ids))
 
@@ -394,6 +403,11 @@ class _Writer:
             columns["unit_id"] = self.unit_id(site_id, state.values.get("building"), state.values.get("department"))
         columns["updated_at"] = self.now
         device_updates.append((device_id, columns))
+
+
+def _last_per_device(rows: list[tuple[int, Claim]]) -> list[tuple[int, Claim]]:
+    """Only the final claim of each (device, kind): two groups of one file may update the same device."""
+    return list({(device_id, claim.source_kind): (device_id, claim) for device_id, claim in rows}.values())
 
 
 def _without_keys(group: CandidateGroup, keys: Sequence[str]) -> CandidateGroup:

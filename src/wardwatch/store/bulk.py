@@ -7,6 +7,7 @@ batches): SQLAlchemy's insertmanyvalues is ~10x slower than COPY for millions of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -26,15 +27,31 @@ def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], ro
             for row in rows:
                 copy.write_row(row)
         return
-    # Through the driver directly, so convert values the way the column types would (dates, datetimes).
-    processors = [table.c[name].type.bind_processor(connection.dialect) for name in columns]
-    active = [(i, p) for i, p in enumerate(processors) if p is not None]
+    # Through the driver directly, so store values as SQLAlchemy's SQLite types would: UTC times without an offset,
+    # ISO dates.  Imports repeat the same timestamp object in every row: convert each distinct object once.
     placeholders = ", ".join("?" for _ in columns)
     statement = f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})"  # noqa: S608 - names are ours
+    memo: dict[int, tuple[Any, Any]] = {}
     for start in range(0, len(rows), CHUNK):
-        batch = [list(row) for row in rows[start : start + CHUNK]]
-        for row in batch:
-            for i, process in active:
-                if row[i] is not None:
-                    row[i] = process(row[i])
-        connection.exec_driver_sql(statement, [tuple(row) for row in batch])
+        batch = []
+        for row in rows[start : start + CHUNK]:
+            converted = list(row)
+            for i, value in enumerate(converted):
+                if isinstance(value, date):
+                    seen = memo.get(id(value))
+                    if seen is None or seen[0] is not value:
+                        seen = (value, _sqlite_time(value))
+                        if len(memo) < 256:
+                            memo[id(value)] = seen
+                    converted[i] = seen[1]
+            batch.append(tuple(converted))
+        connection.exec_driver_sql(statement, batch)
+
+
+def _sqlite_time(value: date) -> str:
+    """The text SQLAlchemy's SQLite ``DateTime``/``Date`` types store."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.isoformat()

@@ -28,6 +28,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA cache_size=-131072")  # up to 128 MiB of page cache: large imports build big indexes
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+import orjson
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
-from wardwatch.domain.reconcile import StoredFact
+from wardwatch.domain.claims import Claim, Provenance
 from wardwatch.store.bulk import bulk_insert
 from wardwatch.store.schema import (
+    claims,
     device_history,
     device_keys,
     devices,
-    facts,
     interfaces,
     sites,
     sources,
@@ -32,16 +33,7 @@ DEVICE_COLUMNS: tuple[str, ...] = (
     "high_risk", "owner_team", "lifecycle_status", "in_service_date", "end_of_support", "end_of_life", "location",
 )  # fmt: skip
 INTERFACE_COLUMNS: tuple[str, ...] = ("mac", "ip", "hostname", "vlan")
-FACT_COLUMNS = (
-    "device_id",
-    "attribute",
-    "source_kind",
-    "value",
-    "source_id",
-    "locator",
-    "confidence",
-    "observed_at",
-)
+CLAIM_COLUMNS = ("device_id", "source_kind", "source_id", "locator", "observed_at", "payload", "digest")
 HISTORY_COLUMNS = ("device_id", "attribute", "old_value", "new_value", "source_id", "changed_at")
 CHUNK = 2_000
 
@@ -95,12 +87,23 @@ def finish_source(connection: Connection, source_id: int, row_count: int, summar
     connection.execute(update(sources).where(sources.c.id == source_id).values(row_count=row_count, summary=summary))
 
 
+def reserve_device_ids(connection: Connection, count: int) -> list[int]:
+    """``count`` new device ids: from the PostgreSQL sequence (safe beside other writers), or after the largest
+    id on SQLite (the caller's transaction already holds SQLite's write lock)."""
+    if count == 0:
+        return []
+    if connection.dialect.name == "postgresql":
+        statement = text("SELECT nextval(pg_get_serial_sequence('devices', 'id')) FROM generate_series(1, :n)")
+        return [int(v) for v in connection.execute(statement, {"n": count}).scalars()]
+    start = int(connection.execute(select(func.coalesce(func.max(devices.c.id), 0))).scalar_one()) + 1
+    return list(range(start, start + count))
+
+
 def insert_devices(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert devices (dicts with every column) and return their ids in order."""
-    ids: list[int] = []
-    statement = insert(devices).returning(devices.c.id, sort_by_parameter_order=True)
-    for start in range(0, len(rows), 5_000):
-        ids.extend(connection.execute(statement, list(rows[start : start + 5_000])).scalars())
+    """Insert devices (dicts with every column but ``id``) in bulk and return their new ids in order."""
+    ids = reserve_device_ids(connection, len(rows))
+    columns = ("id", *rows[0].keys()) if rows else ()
+    bulk_insert(connection, devices, columns, [(i, *row.values()) for i, row in zip(ids, rows, strict=True)])
     return ids
 
 
@@ -119,31 +122,76 @@ def update_devices(connection: Connection, changes: Iterable[tuple[int, dict[str
         connection.execute(statement, params)
 
 
-def insert_facts(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert fact rows (in :data:`FACT_COLUMNS` order)."""
-    bulk_insert(connection, facts, FACT_COLUMNS, rows)
+def _payload_param(connection: Connection, claim: Claim) -> Any:
+    payload = claim.to_payload()
+    # JSONB on PostgreSQL takes the object; SQLite stores the JSON text.
+    return payload if connection.dialect.name == "postgresql" else orjson.dumps(payload).decode("utf-8")
 
 
-def replace_facts(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Replace the value of existing facts, keyed by (device, attribute, source kind)."""
+def insert_claims(connection: Connection, rows: Sequence[tuple[int, Claim]]) -> None:
+    """Insert new claims (device id, claim)."""
+    bulk_insert(
+        connection,
+        claims,
+        CLAIM_COLUMNS,
+        [
+            (device_id, c.source_kind, c.provenance.source_id, c.provenance.locator, c.provenance.observed_at,
+             orjson.dumps(c.to_payload()).decode("utf-8"), c.digest())
+            for device_id, c in rows
+        ],
+    )  # fmt: skip
+
+
+def insert_claim_rows(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert new claims already in row form (:data:`CLAIM_COLUMNS` order, payload as JSON text)."""
+    bulk_insert(connection, claims, CLAIM_COLUMNS, rows)
+
+
+def replace_claims(connection: Connection, rows: Sequence[tuple[int, Claim]]) -> None:
+    """Replace existing claims, keyed by (device, source kind)."""
     if not rows:
         return
     statement = (
-        update(facts)
-        .where(
-            facts.c.device_id == bindparam("b_device"),
-            facts.c.attribute == bindparam("b_attribute"),
-            facts.c.source_kind == bindparam("b_kind"),
-        )
+        update(claims)
+        .where(claims.c.device_id == bindparam("b_device"), claims.c.source_kind == bindparam("b_kind"))
         .values(
-            value=bindparam("value"),
             source_id=bindparam("source_id"),
             locator=bindparam("locator"),
-            confidence=bindparam("confidence"),
             observed_at=bindparam("observed_at"),
+            payload=bindparam("payload"),
+            digest=bindparam("digest"),
         )
     )
-    connection.execute(statement, list(rows))
+    params = [
+        {"b_device": device_id, "b_kind": c.source_kind, "source_id": c.provenance.source_id,
+         "locator": c.provenance.locator, "observed_at": c.provenance.observed_at,
+         "payload": _payload_param(connection, c), "digest": c.digest()}
+        for device_id, c in rows
+    ]  # fmt: skip
+    connection.execute(statement, params)
+
+
+def load_digests(connection: Connection, ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """The claim digests of the given devices: device id -> source kind -> digest."""
+    found: dict[int, dict[str, str]] = {}
+    query = select(claims.c.device_id, claims.c.source_kind, claims.c.digest).where(claims.c.device_id.in_(ids))
+    for device_id, kind, value in connection.execute(query):
+        found.setdefault(device_id, {})[kind] = value
+    return found
+
+
+def load_claims(connection: Connection, ids: Sequence[int]) -> dict[int, dict[str, Claim]]:
+    """The claims of the given devices: device id -> source kind -> claim."""
+    found: dict[int, dict[str, Claim]] = {}
+    query = select(
+        claims.c.device_id, claims.c.source_kind, claims.c.source_id, claims.c.locator, claims.c.observed_at,
+        claims.c.payload,
+    ).where(claims.c.device_id.in_(ids))  # fmt: skip
+    for device_id, kind, source_id, locator, observed, payload in connection.execute(query):
+        data = payload if isinstance(payload, dict) else orjson.loads(payload)
+        claim = Claim.from_payload(kind, Provenance(source_id, locator, aware(observed)), data)
+        found.setdefault(device_id, {})[kind] = claim
+    return found
 
 
 def insert_history(connection: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -174,8 +222,8 @@ class DeviceState:
 
     values: dict[str, str | None]
     """Resolved attribute texts (device columns, site, unit, primary interface)."""
-    facts: dict[str, dict[str, StoredFact]]
-    """attribute -> source kind -> fact."""
+    claims: dict[str, Claim]
+    """source kind -> claim."""
     interface_kinds: set[str]
     """Source kinds that recorded an interface for the device."""
 
@@ -205,12 +253,8 @@ def load_states(connection: Connection, ids: Sequence[int]) -> dict[int, DeviceS
         if kind == "cmms" or not any(state.values.get(c) for c in INTERFACE_COLUMNS):
             for name, value in zip(INTERFACE_COLUMNS, cells, strict=True):
                 state.values[name] = None if value is None else str(value)
-    query_facts = select(
-        facts.c.device_id, facts.c.attribute, facts.c.source_kind, facts.c.value, facts.c.confidence,
-        facts.c.observed_at,
-    ).where(facts.c.device_id.in_(ids))  # fmt: skip
-    for device_id, attribute, kind, value, confidence, observed in connection.execute(query_facts):
-        states[device_id].facts.setdefault(attribute, {})[kind] = StoredFact(value, confidence, aware(observed))
+    for device_id, by_kind in load_claims(connection, ids).items():
+        states[device_id].claims = by_kind
     return states
 
 

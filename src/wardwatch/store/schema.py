@@ -11,7 +11,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,8 +18,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -117,21 +116,22 @@ device_keys = Table(
 )
 """The identity index: each asset tag, (manufacturer, serial) and MAC points at exactly one device."""
 
-facts = Table(
-    "facts",
+claims = Table(
+    "claims",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
-    Column("attribute", String(40), nullable=False),
-    Column("source_kind", String(20), nullable=False),
-    Column("value", Text, nullable=False),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    Column("source_kind", String(20), primary_key=True),
     Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
-    Column("locator", String(200)),
-    Column("confidence", Float, nullable=False),
+    Column("locator", String(500)),
     Column("observed_at", UTC_DATETIME, nullable=False),
-    UniqueConstraint("device_id", "attribute", "source_kind"),
+    Column("payload", Text().with_variant(JSONB(), "postgresql"), nullable=False),
+    Column("digest", String(32), nullable=False),
+    sqlite_with_rowid=False,
 )
-"""Evidence: the latest claim of each kind of source about each attribute of each device."""
+"""Evidence: what each kind of source says about each device, attribute by attribute (``domain.claims``).
+
+``payload`` is JSON (JSONB on PostgreSQL): ``{"attribute": [value, confidence, (source_id, locator, time)]}``.
+One row per device and kind keeps a 200,000-device import to a few hundred thousand rows."""
 
 device_history = Table(
     "device_history",

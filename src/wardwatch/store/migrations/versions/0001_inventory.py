@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:42:50.743696
+Create Date: 2026-11-28 16:09:16.356312
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -92,6 +93,27 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_devices_unit_id"), ["unit_id"], unique=False)
 
     op.create_table(
+        "claims",
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("source_kind", sa.String(length=20), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("locator", sa.String(length=500), nullable=True),
+        sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "payload", sa.Text().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("digest", sa.String(length=32), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["devices.id"], name=op.f("fk_claims_device_id_devices"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_claims_source_id_sources")),
+        sa.PrimaryKeyConstraint("device_id", "source_kind", name=op.f("pk_claims")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_claims_source_id"), ["source_id"], unique=False)
+
+    op.create_table(
         "device_history",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=False),
@@ -101,10 +123,7 @@ def upgrade() -> None:
         sa.Column("source_id", sa.Integer(), nullable=True),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["device_id"],
-            ["devices.id"],
-            name=op.f("fk_device_history_device_id_devices"),
-            ondelete="CASCADE",
+            ["device_id"], ["devices.id"], name=op.f("fk_device_history_device_id_devices"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_device_history_source_id_sources")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device_history")),
@@ -125,29 +144,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("device_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_device_keys_device_id"), ["device_id"], unique=False)
-
-    op.create_table(
-        "facts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("device_id", sa.Integer(), nullable=False),
-        sa.Column("attribute", sa.String(length=40), nullable=False),
-        sa.Column("source_kind", sa.String(length=20), nullable=False),
-        sa.Column("value", sa.Text(), nullable=False),
-        sa.Column("source_id", sa.Integer(), nullable=False),
-        sa.Column("locator", sa.String(length=200), nullable=True),
-        sa.Column("confidence", sa.Float(), nullable=False),
-        sa.Column("observed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["device_id"], ["devices.id"], name=op.f("fk_facts_device_id_devices"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_facts_source_id_sources")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_facts")),
-        sa.UniqueConstraint(
-            "device_id", "attribute", "source_kind", name=op.f("uq_facts_device_id_attribute_source_kind")
-        ),
-    )
-    with op.batch_alter_table("facts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_facts_source_id"), ["source_id"], unique=False)
 
     op.create_table(
         "interfaces",
@@ -180,10 +176,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_interfaces_device_id"))
 
     op.drop_table("interfaces")
-    with op.batch_alter_table("facts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_facts_source_id"))
-
-    op.drop_table("facts")
     with op.batch_alter_table("device_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_device_keys_device_id"))
 
@@ -193,6 +185,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_device_history_device_id"))
 
     op.drop_table("device_history")
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_claims_source_id"))
+
+    op.drop_table("claims")
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_devices_unit_id"))
         batch_op.drop_index(batch_op.f("ix_devices_site_id"))
