@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Claim", "ClaimedValue", "Provenance", "digest", "payload_json", "update_claim"]
+__all__ = ["Claim", "ClaimedValue", "Provenance", "digest", "encode_new", "update_claim"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +94,14 @@ def digest(values: Mapping[str, tuple[str, float]]) -> str:
     return hashlib.blake2b(orjson.dumps(values, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
 
 
-def payload_json(values: Mapping[str, tuple[str, float]]) -> str:
-    """The stored JSON of a new claim's values (no value with its own provenance): ``{attr: [value, conf]}``.
+def encode_new(values: Mapping[str, tuple[str, float]]) -> tuple[str, str]:
+    """(stored JSON, digest) of a new claim whose values have no provenance of their own.
 
-    orjson, not the standard library: this runs for every device of a 200,000-device import, ten times faster.
+    The JSON is ``{attr: [value, conf]}`` with sorted keys, so its hash is :func:`digest`.  orjson, not the
+    standard library: this runs for every device of a 200,000-device import, ten times faster.
     """
-    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    raw = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    return raw.decode("utf-8"), hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def update_claim(

@@ -92,16 +92,17 @@ class DevicePlan:
 def group_claims(group: CandidateGroup, site: str | None = None) -> dict[str, dict[str, tuple[str, float]]]:
     """What a merged record claims, by source kind: ``{kind: {attribute: (text, confidence)}}``."""
     derived = group.derived
-    claims: dict[str, dict[str, tuple[str, float]]] = {}
-    for attribute, value in group.values.items():
-        text = value if type(value) is str else to_text(value)
-        info = derived.get(attribute)
-        if info is None:
-            claims.setdefault("cmms", {})[attribute] = (text, CMMS_CONFIDENCE)
-        else:
-            claims.setdefault("derived", {})[attribute] = (text, info[0])
+    values = group.values
+    written = {a: (v if type(v) is str else to_text(v), CMMS_CONFIDENCE) for a, v in values.items() if a not in derived}
     if site is not None:
-        claims.setdefault("cmms", {})["site"] = (site, CMMS_CONFIDENCE)
+        written["site"] = (site, CMMS_CONFIDENCE)
+    claims = {"cmms": written} if written else {}
+    if derived:
+        claims["derived"] = {
+            a: (v if type(v) is str else to_text(v), info[0])
+            for a, info in derived.items()
+            if (v := values.get(a)) is not None
+        }
     return claims
 
 

@@ -8,9 +8,11 @@ the import before anything is written, unless the caller asks to skip bad rows.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from wardwatch.domain.candidates import Candidate, CandidateGroup, group_candidates
-from wardwatch.domain.claims import Claim, Provenance, digest, payload_json, update_claim
+from wardwatch.domain.claims import Claim, Provenance, digest, encode_new, update_claim
 from wardwatch.domain.cmms_rows import RowError, RowNormalizer
 from wardwatch.domain.reconcile import Change, from_text, group_claims, plan_device, to_text
 from wardwatch.ingest.cmms import ColumnMapping, load_mapping, open_cmms
@@ -35,6 +37,7 @@ Progress = Callable[[str, int, int | None], None]
 
 _KEY_PRIORITY = ("tag:", "sn:", "mac:")
 _CREATE_CHUNK = 10_000
+_INTERFACE_ATTRIBUTES = frozenset(repo.INTERFACE_COLUMNS)
 _UNIT_ATTRIBUTES = ("site", "building", "department")
 
 
@@ -112,31 +115,38 @@ def import_cmms(
     report.devices_in_file = len(groups)
     report.duplicate_rows = len(candidates) - len(groups)
     del candidates  # the groups hold what is needed
-    for group in groups:
-        if len(group.locators) > 1:
-            for conflict in group.conflicts:
-                others = ", ".join(repr(to_text(v)) for v in conflict.others)
-                report.conflicts.append(
-                    f"{' & '.join(group.locators)} disagree on {conflict.attribute}: "
-                    f"kept {to_text(conflict.chosen)!r}, not {others}"
-                )
-    sha = _sha256(path)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            writer = _Writer(connection, started, report, max_listed_changes, progress)
-            source_id = repo.create_source(connection, "cmms", path.name, sha, started)
-            writer.apply(source_id, groups)
-            summary = {k: v for k, v in report.as_dict().items() if k not in ("changes", "conflicts", "rows_skipped")}
-            repo.finish_source(connection, source_id, report.rows_read, summary)
-            if dry_run:
+    # Millions of long-lived objects now exist; stop the cyclic GC from rescanning them at every collection.
+    gc.freeze()
+    try:
+        for group in groups:
+            if len(group.locators) > 1:
+                for conflict in group.conflicts:
+                    others = ", ".join(repr(to_text(v)) for v in conflict.others)
+                    report.conflicts.append(
+                        f"{' & '.join(group.locators)} disagree on {conflict.attribute}: "
+                        f"kept {to_text(conflict.chosen)!r}, not {others}"
+                    )
+        sha = _sha256(path)
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                writer = _Writer(connection, started, report, max_listed_changes, progress)
+                source_id = repo.create_source(connection, "cmms", path.name, sha, started)
+                writer.apply(source_id, groups)
+                summary = {
+                    k: v for k, v in report.as_dict().items() if k not in ("changes", "conflicts", "rows_skipped")
+                }
+                repo.finish_source(connection, source_id, report.rows_read, summary)
+                if dry_run:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
+                    report.source_id = source_id
+            except BaseException:
                 transaction.rollback()
-            else:
-                transaction.commit()
-                report.source_id = source_id
-        except BaseException:
-            transaction.rollback()
-            raise
+                raise
+    finally:
+        gc.unfreeze()
     report.seconds = round((datetime.now(UTC) - started).total_seconds(), 3)
     return report
 
@@ -184,6 +194,17 @@ def _read(
     if not candidates:
         raise IngestError(str(path), "has a header but no device rows", tip="export the CMMS report again")
     return candidates
+
+
+@dataclass(slots=True)
+class _PreparedChunk:
+    """Rows for one chunk of new devices, ready to write."""
+
+    device_columns: tuple[str, ...]
+    devices: list[tuple[Any, ...]] = field(default_factory=list)
+    keys: list[tuple[str, int]] = field(default_factory=list)
+    claims: list[tuple[Any, ...]] = field(default_factory=list)
+    interfaces: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class _Writer:
@@ -267,43 +288,62 @@ class _Writer:
         self._update(source_id, matched, key_index)
 
     def _create(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
-        """Insert new devices, a chunk at a time (bounded memory whatever the file size)."""
-        for start in range(0, len(groups), _CREATE_CHUNK):
-            self._create_chunk(source_id, groups[start : start + _CREATE_CHUNK])
-            if self.progress is not None:
-                self.progress("created", min(start + _CREATE_CHUNK, len(groups)), len(groups))
+        """Insert new devices a chunk at a time (bounded memory whatever the file size), pipelined: one thread
+        writes chunk N while this one prepares chunk N+1 (the database works in its own process or releases
+        the GIL, so a 200,000-device import overlaps Python work with database work)."""
+        if not groups:
+            return
+        ids = repo.reserve_device_ids(self.connection, len(groups))
+        places = [self._place(group) for group in groups]  # sites and units may need creating: before the pipe
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardwatch-import") as writer:
+            pending: Future[None] | None = None
+            for start in range(0, len(groups), _CREATE_CHUNK):
+                end = start + _CREATE_CHUNK
+                prepared = self._prepare(source_id, groups[start:end], ids[start:end], places[start:end])
+                if pending is not None:
+                    pending.result()  # re-raises the writer's error, if any
+                    self._created(start, len(groups))
+                pending = writer.submit(self._write, prepared)
+            if pending is not None:
+                pending.result()
+                self._created(len(groups), len(groups))
+        self.report.created += len(groups)
 
-    def _create_chunk(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
-        rows: list[dict[str, Any]] = []
-        for group in groups:
+    def _created(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress("created", done, total)
+
+    def _place(self, group: CandidateGroup) -> tuple[int | None, int | None]:
+        site_id = self.site_id(group.site)
+        values = group.values
+        return site_id, self.unit_id(site_id, _str(values.get("building")), _str(values.get("department")))
+
+    def _prepare(
+        self,
+        source_id: int,
+        groups: Sequence[CandidateGroup],
+        ids: Sequence[int],
+        places: Sequence[tuple[int | None, int | None]],
+    ) -> _PreparedChunk:
+        columns = ("id", "site_id", "unit_id", "created_at", "updated_at", *repo.DEVICE_COLUMNS)
+        chunk = _PreparedChunk(columns)
+        now = self.now
+        for device_id, group, (site_id, unit_id) in zip(ids, groups, places, strict=True):
             values = group.values
-            site_id = self.site_id(group.site)
-            row: dict[str, Any] = {c: values.get(c) for c in repo.DEVICE_COLUMNS}
-            row["site_id"] = site_id
-            building, department = values.get("building"), values.get("department")
-            row["unit_id"] = self.unit_id(site_id, _str(building), _str(department))
-            row["created_at"] = row["updated_at"] = self.now
-            rows.append(row)
-        ids = repo.insert_devices(self.connection, rows)
-        keys: list[tuple[str, int]] = []
-        claim_rows: list[tuple[Any, ...]] = []
-        interface_rows: list[tuple[Any, ...]] = []
-        history: list[tuple[Any, ...]] = []
-        for device_id, group in zip(ids, groups, strict=True):
-            keys.extend((k, device_id) for k in group.keys)
+            chunk.devices.append((device_id, site_id, unit_id, now, now, *map(values.get, repo.DEVICE_COLUMNS)))
+            chunk.keys.extend((k, device_id) for k in group.keys)
             locator = ", ".join(group.locators)
             for kind, claimed in group_claims(group, group.site).items():
-                claim_rows.append(
-                    (device_id, kind, source_id, locator, self.now, payload_json(claimed), digest(claimed))
-                )
-            if any(c in group.values for c in repo.INTERFACE_COLUMNS):
-                interface_rows.append((device_id, *(group.values.get(c) for c in repo.INTERFACE_COLUMNS), "cmms"))
-            history.append((device_id, "(created)", None, locator, source_id, self.now))
-        repo.insert_keys(self.connection, keys)
-        repo.insert_claim_rows(self.connection, claim_rows)
-        repo.insert_interfaces(self.connection, interface_rows)
-        repo.insert_history(self.connection, history)
-        self.report.created += len(groups)
+                chunk.claims.append((device_id, kind, source_id, locator, now, *encode_new(claimed)))
+            if not _INTERFACE_ATTRIBUTES.isdisjoint(values):
+                chunk.interfaces.append((device_id, *(values.get(c) for c in repo.INTERFACE_COLUMNS), "cmms"))
+        return chunk
+
+    def _write(self, chunk: _PreparedChunk) -> None:
+        repo.insert_device_rows(self.connection, chunk.device_columns, chunk.devices)
+        repo.insert_keys(self.connection, chunk.keys)
+        repo.insert_claim_rows(self.connection, chunk.claims)
+        repo.insert_interfaces(self.connection, chunk.interfaces)
 
     def _unchanged(
         self, chunk: Sequence[int], matched: dict[int, list[CandidateGroup]], key_index: dict[str, int]

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Boolean, Connection, Date, DateTime, Float, Integer, String, Table, Text
+from sqlalchemy.types import TypeEngine
 
 CHUNK = 20_000
 
@@ -23,7 +24,10 @@ def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], ro
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
         assert raw is not None  # noqa: S101 - an open connection always has its driver connection
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        # Binary COPY: the server does not parse text, which halves its share of a large import.
+        statement = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types([_pg_type(table.c[name].type) for name in columns])
             for row in rows:
                 copy.write_row(row)
         return
@@ -46,6 +50,23 @@ def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], ro
                     converted[i] = seen[1]
             batch.append(tuple(converted))
         connection.exec_driver_sql(statement, batch)
+
+
+def _pg_type(column_type: TypeEngine[Any]) -> str:
+    """The PostgreSQL type name binary COPY needs for a column."""
+    if isinstance(column_type, Boolean):
+        return "bool"
+    if isinstance(column_type, Integer):
+        return "int4"
+    if isinstance(column_type, Float):
+        return "float8"
+    if isinstance(column_type, DateTime):
+        return "timestamptz" if column_type.timezone else "timestamp"
+    if isinstance(column_type, Date):
+        return "date"
+    if isinstance(column_type, String | Text):
+        return "text"
+    raise TypeError(f"no binary COPY type for {column_type!r}")  # pragma: no cover - a new column type
 
 
 def _sqlite_time(value: date) -> str:

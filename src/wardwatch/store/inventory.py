@@ -99,6 +99,11 @@ def reserve_device_ids(connection: Connection, count: int) -> list[int]:
     return list(range(start, start + count))
 
 
+def insert_device_rows(connection: Connection, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert devices as tuples in ``columns`` order (ids from :func:`reserve_device_ids`)."""
+    bulk_insert(connection, devices, columns, rows)
+
+
 def insert_devices(connection: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert devices (dicts with every column but ``id``) in bulk and return their new ids in order."""
     ids = reserve_device_ids(connection, len(rows))
@@ -122,10 +127,8 @@ def update_devices(connection: Connection, changes: Iterable[tuple[int, dict[str
         connection.execute(statement, params)
 
 
-def _payload_param(connection: Connection, claim: Claim) -> Any:
-    payload = claim.to_payload()
-    # JSONB on PostgreSQL takes the object; SQLite stores the JSON text.
-    return payload if connection.dialect.name == "postgresql" else orjson.dumps(payload).decode("utf-8")
+def _payload_param(claim: Claim) -> str:
+    return orjson.dumps(claim.to_payload()).decode("utf-8")
 
 
 def insert_claims(connection: Connection, rows: Sequence[tuple[int, Claim]]) -> None:
@@ -165,7 +168,7 @@ def replace_claims(connection: Connection, rows: Sequence[tuple[int, Claim]]) ->
     params = [
         {"b_device": device_id, "b_kind": c.source_kind, "source_id": c.provenance.source_id,
          "locator": c.provenance.locator, "observed_at": c.provenance.observed_at,
-         "payload": _payload_param(connection, c), "digest": c.digest()}
+         "payload": _payload_param(c), "digest": c.digest()}
         for device_id, c in rows
     ]  # fmt: skip
     connection.execute(statement, params)
@@ -188,7 +191,7 @@ def load_claims(connection: Connection, ids: Sequence[int]) -> dict[int, dict[st
         claims.c.payload,
     ).where(claims.c.device_id.in_(ids))  # fmt: skip
     for device_id, kind, source_id, locator, observed, payload in connection.execute(query):
-        data = payload if isinstance(payload, dict) else orjson.loads(payload)
+        data = orjson.loads(payload)
         claim = Claim.from_payload(kind, Provenance(source_id, locator, aware(observed)), data)
         found.setdefault(device_id, {})[kind] = claim
     return found

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -32,6 +31,12 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 UTC_DATETIME = DateTime(timezone=True)
+
+
+def _BYTEWISE(length: int) -> String:  # noqa: N802 - reads as a type
+    """Text compared byte by byte (identifiers, not prose): collation "C" on PostgreSQL, SQLite's default."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
 
 sites = Table(
     "sites",
@@ -71,7 +76,7 @@ devices = Table(
     Column("site_id", Integer, ForeignKey("sites.id"), index=True),
     Column("unit_id", Integer, ForeignKey("units.id"), index=True),
     Column("location", String(200)),
-    Column("asset_tag", String(100), index=True),
+    Column("asset_tag", String(100)),  # looked up through device_keys, which knows every alias
     Column("serial", String(100)),
     Column("manufacturer", String(200), index=True),
     Column("model", String(200)),
@@ -100,7 +105,7 @@ interfaces = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("mac", String(17), index=True),
+    Column("mac", String(17)),  # looked up through device_keys
     Column("ip", String(45), index=True),
     Column("hostname", String(253)),
     Column("vlan", Integer),
@@ -110,8 +115,8 @@ interfaces = Table(
 device_keys = Table(
     "device_keys",
     metadata,
-    Column("kind", String(20), primary_key=True),
-    Column("value", String(300), primary_key=True),
+    Column("kind", _BYTEWISE(20), primary_key=True),
+    Column("value", _BYTEWISE(300), primary_key=True),
     Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
 )
 """The identity index: each asset tag, (manufacturer, serial) and MAC points at exactly one device."""
@@ -121,16 +126,17 @@ claims = Table(
     metadata,
     Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
     Column("source_kind", String(20), primary_key=True),
-    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
     Column("locator", String(500)),
     Column("observed_at", UTC_DATETIME, nullable=False),
-    Column("payload", Text().with_variant(JSONB(), "postgresql"), nullable=False),
+    Column("payload", Text, nullable=False),
     Column("digest", String(32), nullable=False),
     sqlite_with_rowid=False,
 )
 """Evidence: what each kind of source says about each device, attribute by attribute (``domain.claims``).
 
-``payload`` is JSON (JSONB on PostgreSQL): ``{"attribute": [value, confidence, (source_id, locator, time)]}``.
+``payload`` is JSON text, ``{"attribute": [value, confidence, (source_id, locator, time)]}`` — text rather than
+JSONB because PostgreSQL's JSONB parsing doubled the time of a 200,000-device import; cast it in SQL to query.
 One row per device and kind keeps a 200,000-device import to a few hundred thousand rows."""
 
 device_history = Table(

@@ -1,0 +1,1 @@
+"""Protocol dissectors and identification rules: packets in, observations and findings out."""
