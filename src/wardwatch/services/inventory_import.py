@@ -8,19 +8,20 @@ the import before anything is written, unless the caller asks to skip bad rows.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 
-from wardwatch.domain.candidates import Candidate, CandidateGroup, group_candidates
+from wardwatch.domain.candidates import Candidate, CandidateGroup, Value, group_candidates
 from wardwatch.domain.claims import Claim, Provenance, digest, encode_new, update_claim
 from wardwatch.domain.cmms_rows import RowError, RowNormalizer
 from wardwatch.domain.reconcile import Change, from_text, group_claims, plan_device, to_text
@@ -38,6 +39,7 @@ Progress = Callable[[str, int, int | None], None]
 _KEY_PRIORITY = ("tag:", "sn:", "mac:")
 _CREATE_CHUNK = 10_000
 _INTERFACE_ATTRIBUTES = frozenset(repo.INTERFACE_COLUMNS)
+_PRIMARY = "primary"  # the interface row holding the device's resolved MAC, IP, host name and VLAN
 _UNIT_ATTRIBUTES = ("site", "building", "department")
 
 
@@ -130,7 +132,7 @@ def import_cmms(
         with engine.connect() as connection:
             transaction = connection.begin()
             try:
-                writer = _Writer(connection, started, report, max_listed_changes, progress)
+                writer = InventoryWriter(connection, started, report, max_listed_changes, progress)
                 source_id = repo.create_source(connection, "cmms", path.name, sha, started)
                 writer.apply(source_id, groups)
                 summary = {
@@ -207,8 +209,30 @@ class _PreparedChunk:
     interfaces: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-class _Writer:
-    """Applies merged groups to the store inside one transaction."""
+class Incoming(Protocol):
+    """A record to reconcile with the inventory: a merged CMMS group, or a device discovery saw."""
+
+    @property
+    def locators(self) -> tuple[str, ...]: ...
+    @property
+    def keys(self) -> tuple[str, ...]: ...
+    @property
+    def values(self) -> Mapping[str, Value]: ...
+    @property
+    def site(self) -> str | None: ...
+
+
+ClaimsOf = Callable[[Any], dict[str, dict[str, tuple[str, float]]]]
+"""What an incoming record claims, by source kind: ``{kind: {attribute: (text, confidence)}}``."""
+
+
+def _group_claims(group: CandidateGroup) -> dict[str, dict[str, tuple[str, float]]]:
+    return group_claims(group, group.site)
+
+
+class InventoryWriter:
+    """Reconciles incoming records with the stored inventory inside the caller's transaction: creates what is new,
+    updates claims and resolved values of what is known, records changes.  Shared by CMMS imports and discovery."""
 
     def __init__(
         self,
@@ -217,7 +241,9 @@ class _Writer:
         report: ImportReport,
         max_listed: int,
         progress: Progress | None,
+        claims_of: ClaimsOf = _group_claims,
     ) -> None:
+        self.claims_of = claims_of
         self.connection = connection
         self.now = now
         self.report = report
@@ -245,14 +271,15 @@ class _Writer:
         return found
 
     # --- the import ------------------------------------------------------------------------------------
-    def apply(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
+    def apply(self, source_id: int, groups: Sequence[Incoming]) -> None:
+        """Create or update the device each record describes."""
         key_index = repo.load_key_index(self.connection)
         serials: dict[int, set[str]] = {}
         for key, device_id in key_index.items():
             if key.startswith("sn:"):
                 serials.setdefault(device_id, set()).add(key)
-        new: list[CandidateGroup] = []
-        matched: dict[int, list[CandidateGroup]] = {}
+        new: list[Incoming] = []
+        matched: dict[int, list[Incoming]] = {}
         for group in groups:
             ordered = sorted(group.keys, key=lambda k: next(i for i, p in enumerate(_KEY_PRIORITY) if k.startswith(p)))
             own_serials = {k for k in group.keys if k.startswith("sn:")}
@@ -287,7 +314,7 @@ class _Writer:
         self._create(source_id, new)
         self._update(source_id, matched, key_index)
 
-    def _create(self, source_id: int, groups: Sequence[CandidateGroup]) -> None:
+    def _create(self, source_id: int, groups: Sequence[Incoming]) -> None:
         """Insert new devices a chunk at a time (bounded memory whatever the file size), pipelined: one thread
         writes chunk N while this one prepares chunk N+1 (the database works in its own process or releases
         the GIL, so a 200,000-device import overlaps Python work with database work)."""
@@ -313,7 +340,7 @@ class _Writer:
         if self.progress is not None:
             self.progress("created", done, total)
 
-    def _place(self, group: CandidateGroup) -> tuple[int | None, int | None]:
+    def _place(self, group: Incoming) -> tuple[int | None, int | None]:
         site_id = self.site_id(group.site)
         values = group.values
         return site_id, self.unit_id(site_id, _str(values.get("building")), _str(values.get("department")))
@@ -321,7 +348,7 @@ class _Writer:
     def _prepare(
         self,
         source_id: int,
-        groups: Sequence[CandidateGroup],
+        groups: Sequence[Incoming],
         ids: Sequence[int],
         places: Sequence[tuple[int | None, int | None]],
     ) -> _PreparedChunk:
@@ -333,10 +360,10 @@ class _Writer:
             chunk.devices.append((device_id, site_id, unit_id, now, now, *map(values.get, repo.DEVICE_COLUMNS)))
             chunk.keys.extend((k, device_id) for k in group.keys)
             locator = ", ".join(group.locators)
-            for kind, claimed in group_claims(group, group.site).items():
+            for kind, claimed in self.claims_of(group).items():
                 chunk.claims.append((device_id, kind, source_id, locator, now, *encode_new(claimed)))
             if not _INTERFACE_ATTRIBUTES.isdisjoint(values):
-                chunk.interfaces.append((device_id, *(values.get(c) for c in repo.INTERFACE_COLUMNS), "cmms"))
+                chunk.interfaces.append((device_id, *(values.get(c) for c in repo.INTERFACE_COLUMNS), _PRIMARY))
         return chunk
 
     def _write(self, chunk: _PreparedChunk) -> None:
@@ -346,7 +373,7 @@ class _Writer:
         repo.insert_interfaces(self.connection, chunk.interfaces)
 
     def _unchanged(
-        self, chunk: Sequence[int], matched: dict[int, list[CandidateGroup]], key_index: dict[str, int]
+        self, chunk: Sequence[int], matched: dict[int, list[Incoming]], key_index: dict[str, int]
     ) -> set[int]:
         """Devices whose claims this import repeats exactly (by digest): nothing to load or write for them."""
         stored = repo.load_digests(self.connection, chunk)
@@ -355,13 +382,13 @@ class _Writer:
             groups = matched[device_id]
             if len(groups) != 1 or any(k not in key_index for k in groups[0].keys):
                 continue
-            new = group_claims(groups[0], groups[0].site)
+            new = self.claims_of(groups[0])
             digests = stored.get(device_id, {})
             if all(digests.get(kind) == digest(values) for kind, values in new.items()):
                 same.add(device_id)
         return same
 
-    def _update(self, source_id: int, matched: dict[int, list[CandidateGroup]], key_index: dict[str, int]) -> None:
+    def _update(self, source_id: int, matched: dict[int, list[Incoming]], key_index: dict[str, int]) -> None:
         ids = list(matched)
         done = 0
         for start in range(0, len(ids), repo.CHUNK):
@@ -380,7 +407,7 @@ class _Writer:
             for device_id in chunk:
                 state = states[device_id]
                 for group in matched[device_id]:
-                    plan = plan_device(state.values, state.claims, group_claims(group, group.site), self.now)
+                    plan = plan_device(state.values, state.claims, self.claims_of(group), self.now)
                     provenance = Provenance(source_id, ", ".join(group.locators), self.now)
                     writes: dict[str, dict[str, tuple[str, float]]] = {}
                     for write in plan.facts:
@@ -398,11 +425,11 @@ class _Writer:
                         self._apply_changes(device_id, state, plan.changes, source_id, device_updates, history)
                         if any(c.attribute in repo.INTERFACE_COLUMNS for c in plan.changes):
                             interface = {c: from_text(c, state.values.get(c)) for c in repo.INTERFACE_COLUMNS}
-                            if "cmms" in state.interface_kinds:
-                                interface_updates.append({"b_device": device_id, "b_kind": "cmms", **interface})
+                            if _PRIMARY in state.interface_kinds:
+                                interface_updates.append({"b_device": device_id, "b_kind": _PRIMARY, **interface})
                             else:
-                                state.interface_kinds.add("cmms")
-                                interface_inserts.append((device_id, *interface.values(), "cmms"))
+                                state.interface_kinds.add(_PRIMARY)
+                                interface_inserts.append((device_id, *interface.values(), _PRIMARY))
                         self.report.updated += 1
                     else:
                         self.report.unchanged += 1
@@ -450,9 +477,9 @@ def _last_per_device(rows: list[tuple[int, Claim]]) -> list[tuple[int, Claim]]:
     return list({(device_id, claim.source_kind): (device_id, claim) for device_id, claim in rows}.values())
 
 
-def _without_keys(group: CandidateGroup, keys: Sequence[str]) -> CandidateGroup:
+def _without_keys(group: Incoming, keys: Sequence[str]) -> Incoming:
     kept = tuple(k for k in group.keys if k not in keys)
-    return CandidateGroup(group.locators, group.values, group.derived, kept, group.conflicts, group.site)
+    return dataclasses.replace(group, keys=kept)  # type: ignore[type-var]
 
 
 def _str(value: object) -> str | None:

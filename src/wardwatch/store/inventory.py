@@ -253,7 +253,7 @@ def load_states(connection: Connection, ids: Sequence[int]) -> dict[int, DeviceS
     for device_id, kind, *cells in connection.execute(query_if.where(interfaces.c.device_id.in_(ids))):
         state = states[device_id]
         state.interface_kinds.add(kind)
-        if kind == "cmms" or not any(state.values.get(c) for c in INTERFACE_COLUMNS):
+        if kind == "primary":
             for name, value in zip(INTERFACE_COLUMNS, cells, strict=True):
                 state.values[name] = None if value is None else str(value)
     for device_id, by_kind in load_claims(connection, ids).items():

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 NAMING_CONVENTION = {
@@ -150,3 +151,59 @@ device_history = Table(
     Column("source_id", Integer, ForeignKey("sources.id"), index=True),
     Column("changed_at", UTC_DATETIME, nullable=False),
 )
+
+# --- passive discovery (revision 0002) ------------------------------------------------------------------------
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("protocol", String(40), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("locator", String(200), nullable=False),
+    Column("detail", Text),
+    Column("first_seen", UTC_DATETIME, nullable=False),
+    Column("last_seen", UTC_DATETIME, nullable=False),
+    Column("count", Integer, nullable=False),
+    UniqueConstraint("device_id", "kind", "value"),
+)
+"""What discovery saw about a device: each distinct (kind, value) once, with its first evidence and a count."""
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False, index=True),
+    Column("detail", Text, nullable=False),
+    Column("protocol", String(40), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("locator", String(200), nullable=False),
+    Column("first_seen", UTC_DATETIME, nullable=False),
+    Column("last_seen", UTC_DATETIME, nullable=False),
+    Column("count", Integer, nullable=False),
+    UniqueConstraint("device_id", "kind", "detail"),
+)
+"""Insecure behaviour proven from traffic (SMBv1, PHI in clear, external peers...)."""
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_ip", String(45), nullable=False),
+    Column("server_ip", String(45), nullable=False),
+    Column("transport", String(8), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("client_device_id", Integer, ForeignKey("devices.id", ondelete="SET NULL"), index=True),
+    Column("server_device_id", Integer, ForeignKey("devices.id", ondelete="SET NULL"), index=True),
+    Column("protocol", String(40)),
+    Column("packets", Integer, nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("first_seen", UTC_DATETIME, nullable=False),
+    Column("last_seen", UTC_DATETIME, nullable=False),
+    UniqueConstraint("client_ip", "server_ip", "transport", "port"),
+)
+"""The communication baseline: who talks to whom on which service, summed over every capture and log."""
