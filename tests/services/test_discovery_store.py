@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from wardwatch.domain.observations import Conversation, Endpoint, Evidence, Finding, FindingKind, Observation
 from wardwatch.domain.observations import ObservationKind as K
-from wardwatch.services.devices import device_detail
+from wardwatch.services.devices import DeviceFilter, device_detail, list_devices
 from wardwatch.services.discovery_store import DiscoveredRecord, store_discovery
 from wardwatch.services.inventory_import import import_cmms
 from wardwatch.store.schema import conversations, findings, observations
@@ -59,6 +59,13 @@ def test_matched_devices_get_discovery_claims_and_unknown_ones_are_added(engine:
     assert count(engine, observations) == 2
     assert count(engine, findings) == 2
     assert count(engine, conversations) == 1
+    unknown, total_unknown = list_devices(engine, DeviceFilter(seen="unknown"))
+    assert total_unknown == 1
+    assert unknown[0]["hostname"] == "mystery-box"
+    silent, total_silent = list_devices(engine, DeviceFilter(seen="silent"), limit=None)
+    # CMMS devices with a MAC or IP recorded, never seen: all of messy.csv's networked ones but BME-3002.
+    assert {d["asset_tag"] for d in silent} == {"BME-1001", "BME-1002", "BME-7788", "BME-3001", "BME-4002", "BME-4099"}
+    assert total_silent == 6
 
 
 def test_storing_the_same_capture_twice_changes_nothing(engine: Engine) -> None:

@@ -27,10 +27,14 @@ app = typer.Typer(help="List, show and export devices.", no_args_is_help=True)
 _CRITICALITIES = ", ".join(c.value for c in Criticality)
 
 
-def _filter(site: str | None, device_type: str | None, criticality: str | None, search: str | None) -> DeviceFilter:
+def _filter(
+    site: str | None, device_type: str | None, criticality: str | None, search: str | None, seen: str | None = None
+) -> DeviceFilter:
     if criticality is not None and criticality not in {c.value for c in Criticality}:
         raise UsageError(f"--criticality {criticality!r} is not one of: {_CRITICALITIES}")
-    return DeviceFilter(site=site, device_type=device_type, criticality=criticality, search=search)
+    if seen is not None and seen not in ("unknown", "silent"):
+        raise UsageError(f"--seen {seen!r} is not one of: unknown, silent")
+    return DeviceFilter(site=site, device_type=device_type, criticality=criticality, search=search, seen=seen)
 
 
 @app.command("list")
@@ -39,12 +43,15 @@ def list_(
     device_type: str | None = typer.Option(None, "--type", help="Only this device type, e.g. infusion-pump."),
     criticality: str | None = typer.Option(None, "--criticality", help=f"Only this criticality: {_CRITICALITIES}."),
     search: str | None = typer.Option(None, "--search", help="Text in tag, serial, vendor, model, host, IP or MAC."),
+    seen: str | None = typer.Option(
+        None, "--seen", help="unknown: on the network, not in the CMMS; silent: in the CMMS, never seen."
+    ),
     limit: int = typer.Option(50, "--limit", min=1, help="Rows to show."),
     offset: int = typer.Option(0, "--offset", min=0, help="Rows to skip."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List devices, filtered."""
-    where = run(_filter, site, device_type, criticality, search)
+    where = run(_filter, site, device_type, criticality, search, seen)
     rows, total = run(list_devices, run(engine), where, limit=limit, offset=offset)
     if as_json:
         print_json({"total": total, "offset": offset, "limit": limit, "devices": rows})

@@ -6,12 +6,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, func, or_, select
+from sqlalchemy import Connection, Engine, Select, exists, func, or_, select
 
 from wardwatch.domain.values import normalize_mac
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.inventory import DEVICE_COLUMNS, aware, load_claims
 from wardwatch.store.schema import (
+    claims,
     device_history,
     device_keys,
     devices,
@@ -53,6 +54,8 @@ class DeviceFilter:
     """Text found in asset tag, serial, manufacturer, model, host name, IP or MAC."""
     manufacturer: str | None = None
     """Manufacturer (exact, case-insensitive)."""
+    seen: str | None = None
+    """``unknown``: on the network but not in the CMMS; ``silent``: in the CMMS with an address, never seen."""
 
 
 def _primary_interface() -> Any:
@@ -96,6 +99,15 @@ def _filtered(query: Select[Any], where: DeviceFilter) -> Select[Any]:
         query = query.where(devices.c.criticality == where.criticality)
     if where.manufacturer:
         query = query.where(func.lower(devices.c.manufacturer) == where.manufacturer.lower())
+    if where.seen is not None:
+        cmms = exists().where(claims.c.device_id == devices.c.id, claims.c.source_kind == "cmms")
+        seen = exists().where(claims.c.device_id == devices.c.id, claims.c.source_kind == "discovery")
+        if where.seen == "unknown":
+            query = query.where(seen, ~cmms)
+        elif where.seen == "silent":
+            query = query.where(cmms, ~seen, or_(interfaces.c.mac.is_not(None), interfaces.c.ip.is_not(None)))
+        else:
+            raise ValueError(f"unknown seen filter {where.seen!r}")
     if where.search:
         pattern = f"%{where.search.lower()}%"
         fields = (devices.c.asset_tag, devices.c.serial, devices.c.manufacturer, devices.c.model,
