@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 from wardwatch import __version__
-from wardwatch.cli import devices, inventory, simulate
-from wardwatch.cli._context import configure_logging, engine, run, settings, stdout
+from wardwatch.cli import devices, discover, inventory, simulate
+from wardwatch.cli._context import configure_logging, engine, run, settings, stderr, stdout
 from wardwatch.store.database import head_revision, migrate
 
 app = typer.Typer(
@@ -21,6 +24,7 @@ app.add_typer(inventory.app, name="inventory")
 app.add_typer(devices.app, name="devices")
 app.command("simulate")(simulate.simulate)
 app.command("demo")(simulate.demo)
+app.command("discover")(discover.discover)
 
 
 def _version(value: bool) -> None:
@@ -52,5 +56,15 @@ def init() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: an unexpected error is one line and exit code 3, never a traceback."""
+    try:
+        app()
+    except Exception as e:  # the last line of defence; commands handle the expected errors themselves
+        if os.environ.get("WARDWATCH_DEBUG"):
+            raise
+        stderr.print(
+            f"[bold red]error:[/] internal error ({type(e).__name__}: {e}); please report it with the output of the "
+            "same command run with WARDWATCH_DEBUG=1",
+            highlight=False,
+        )
+        sys.exit(3)

@@ -78,14 +78,18 @@ def _key(endpoint: Endpoint, bound: dict[str, str]) -> str | None:
 def is_internal(ip: str) -> bool:
     """True for addresses a hospital's own devices use (private, ULA, link-local); internet peers are not devices.
 
-    >>> is_internal("10.1.40.7"), is_internal("8.8.8.8")
-    (True, False)
+    >>> is_internal("10.1.40.7"), is_internal("8.8.8.8"), is_internal("255.255.255.255")
+    (True, False, False)
     """
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return not address.is_global and not address.is_multicast and not address.is_unspecified
+    if address.is_multicast or address.is_unspecified or address.is_reserved:
+        return False
+    if address.version == 4 and address.packed == b"\xff\xff\xff\xff":  # limited broadcast
+        return False
+    return not address.is_global
 
 
 def group_endpoints(

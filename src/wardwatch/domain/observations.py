@@ -85,6 +85,7 @@ class ObservationKind(StrEnum):
     SERVICE = "service"  # "tcp/104" a port the endpoint answered on
     SOFTWARE = "software"  # Zeek software.log, banners
     OS = "os"
+    SMB_SHARE = "smb_share"  # \\server\share path a client mapped (Zeek smb_mapping.log / smb_files.log)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]
 """Progress callback: (stage, done, total or None)."""
 
-_KEY_PRIORITY = ("tag:", "sn:", "mac:")
+_KEY_PRIORITY = ("tag:", "sn:", "mac:", "ip:")
 _CREATE_CHUNK = 10_000
 _INTERFACE_ATTRIBUTES = frozenset(repo.INTERFACE_COLUMNS)
 _PRIMARY = "primary"  # the interface row holding the device's resolved MAC, IP, host name and VLAN
