@@ -53,14 +53,20 @@ def _truth(out: Path) -> dict[str, Any]:
 
 
 def _digests(out: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
+    return {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_identical_files_and_another_seed_does_not(small: Path, tmp_path: Path) -> None:
     again, other = tmp_path / "again", tmp_path / "other"
     calls: list[tuple[str, int, int]] = []
     paths = write(generate("small", 1), again, progress=lambda *args: calls.append(args))
-    assert [p.name for p in paths] == ["cmms_export.csv", "cmms_export.xlsx", "truth.json"]
+    logs = ["conn", "dhcp", "dns", "http", "ssl", "x509", "snmp", "software", "known_services"]
+    expected = ["cmms_export.csv", "cmms_export.xlsx", "traffic.pcap", *(f"{n}.log" for n in logs), "truth.json"]
+    assert [p.name for p in paths] == expected
     assert _digests(again) == _digests(small)
     write(generate("small", 2), other)
     assert _digests(other)["cmms_export.csv"] != _digests(small)["cmms_export.csv"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import typer
+from sqlalchemy import Engine
 
 from wardwatch.cli._context import UsageError, run, settings, stdout
 from wardwatch.services.devices import DeviceFilter, iter_devices
@@ -45,20 +46,22 @@ def demo(
     keep: bool = typer.Option(False, "--keep", help="Keep an existing demo database instead of starting afresh."),
     seed: int = typer.Option(7, "--seed", help="Seed of the sample hospital."),
 ) -> None:
-    """Generate the small sample hospital, import it into a fresh embedded database, and summarise it."""
+    """Generate the small sample hospital and run every capability on it in a fresh embedded database."""
+    from wardwatch.services.discovery import discover  # noqa: PLC0415 - heavy imports
+
     home = settings().home / "demo"
     if home.exists() and not keep:
         run(shutil.rmtree, home)
     sample = home / "sample-hospital"
     stdout.print(f"[bold]Wardwatch demo[/] in {home}")
-    with stdout.status("1/3 Generating the sample hospital…"):
+    with stdout.status("1/4 Generating the sample hospital (CMMS export, a day of traffic, Zeek logs)…"):
         run(_generate, "small", seed, sample)
-    stdout.print("  ✓ sample hospital generated (2 sites, CMMS export with the usual mess)")
+    stdout.print("  ✓ sample hospital generated: 2 sites, a messy CMMS export, traffic.pcap and Zeek logs")
     database = run(connect, f"sqlite:///{home / 'wardwatch.db'}")
-    with stdout.status("2/3 Creating the database…"):
+    with stdout.status("2/4 Creating the database…"):
         run(migrate, database)
     stdout.print("  ✓ database created")
-    with stdout.status("3/3 Importing the CMMS export…"):
+    with stdout.status("3/4 Importing the CMMS export…"):
         report = run(import_cmms, database, sample / "cmms_export.csv")
         again = run(import_cmms, database, sample / "cmms_export.csv")
     stdout.print(
@@ -66,22 +69,56 @@ def demo(
         f"({report.duplicate_rows} duplicate rows merged, {len(report.unknown_manufacturers)} unknown vendors); "
         f"re-import changed {again.change_count} values"
     )
+    with stdout.status("4/4 Discovering devices from the day's traffic…"):
+        found = run(discover, [sample / "traffic.pcap"], database)
+    stored = found.stored
+    findings: Counter[str] = Counter(kind for v in found.devices for kind in {f.kind.value for f in v.record.findings})
+    stdout.print(
+        f"  ✓ {len(found.devices)} devices seen on the network, "
+        f"{sum(1 for v in found.devices if v.identification.manufacturer)} identified; "
+        f"{stored.matched if stored else 0} matched the CMMS, {stored.created if stored else 0} unknown"
+    )
+    _summary(database, findings)
+    stdout.print()
+    stdout.print("Explore it:")
+    stdout.print(f"  export WARDWATCH_HOME={home}")
+    stdout.print("  .venv/bin/wardwatch devices list --criticality life-sustaining")
+    stdout.print("  .venv/bin/wardwatch devices list --seen unknown")
+    stdout.print("  .venv/bin/wardwatch devices show 1")
+    stdout.print(f"  .venv/bin/wardwatch discover {sample / 'zeek'} --no-store")
+
+
+def _summary(database: Engine, findings: Counter[str]) -> None:
     devices = list(iter_devices(database, DeviceFilter()))
     today = datetime.now(UTC).date()
     by_criticality = Counter(d["criticality"] or "unknown" for d in devices)
     unsupported = [d for d in devices if d["end_of_support"] is not None and d["end_of_support"] <= today]
     unsupported_critical = [d for d in unsupported if d["criticality"] in ("life-sustaining", "life-supporting")]
-    networked = [d for d in devices if d["mac"] or d["ip"]]
     stdout.print()
     stdout.print("[bold]What Wardwatch sees[/]")
-    stdout.print(f"  {len(devices)} devices, {len(networked)} with a network address")
-    stdout.print("  by criticality: " + ", ".join(f"{k} {v}" for k, v in by_criticality.most_common()))
+    stdout.print(
+        f"  {len(devices)} devices; by criticality: " + ", ".join(f"{k} {v}" for k, v in by_criticality.most_common())
+    )
     stdout.print(
         f"  [bold red]{len(unsupported)} devices are past their manufacturer's end of support[/]"
         f" — {len(unsupported_critical)} of them life-sustaining or life-supporting"
     )
-    stdout.print()
-    stdout.print("Explore it:")
-    stdout.print(f"  export WARDWATCH_HOME={home}")
-    stdout.print("  .venv/bin/wardwatch devices list --criticality life-sustaining")
-    stdout.print("  .venv/bin/wardwatch devices show 1")
+    words = {
+        "phi_cleartext": (
+            "send patient data (HL7 with PID) in cleartext",
+            "sends patient data (HL7 with PID) in cleartext",
+        ),
+        "cleartext_dicom": ("accept DICOM images without TLS", "accepts DICOM images without TLS"),
+        "smbv1": (
+            "still speak SMBv1 (the protocol WannaCry spread by)",
+            "still speaks SMBv1 (the protocol WannaCry spread by)",
+        ),
+        "snmp_default_community": ("answer SNMP with a default community", "answers SNMP with a default community"),
+        "external_peer": ("talk to the internet", "talks to the internet"),
+        "cleartext_credentials": ("send passwords in cleartext", "sends passwords in cleartext"),
+        "telnet": ("offer Telnet", "offers Telnet"),
+    }
+    for kind, count in findings.most_common():
+        if kind in words:
+            plural, singular = words[kind]
+            stdout.print(f"  [bold red]{count}[/] {'devices ' + plural if count != 1 else 'device ' + singular}")

@@ -8,6 +8,7 @@ capture twice changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,28 +109,39 @@ def store_discovery(
 
 
 def _match_by_ip(connection: Connection, records: Sequence[DiscoveredRecord]) -> list[DiscoveredRecord]:
-    """Give a device seen only by IP the key of the one inventory device recorded with that IP, if exactly one."""
-    wanted = {k[3:] for r in records for k in r.keys if k.startswith("ip:")}
-    if not wanted:
+    """Link a discovered device whose identifiers the inventory does not know to the one inventory device recorded
+    with its IP (else its host name) — the CMMS often has the address but not the MAC.  Never to a device whose
+    recorded MAC is a different one."""
+    key_index = repo.load_key_index(connection)
+    unmatched = [r for r in records if not any(k in key_index for k in r.keys)]
+    if not unmatched:
         return list(records)
-    owners: dict[str, set[int]] = {}
-    rows = connection.execute(select(interfaces.c.ip, interfaces.c.device_id).where(interfaces.c.ip.in_(wanted)))
-    for ip, device_id in rows:
-        owners.setdefault(ip, set()).add(device_id)
-    keys_by_device: dict[int, str] = {}
-    for key, device_id in repo.load_key_index(connection).items():
-        keys_by_device.setdefault(device_id, key)
-    matched: list[DiscoveredRecord] = []
-    for record in records:
-        ip_keys = [k for k in record.keys if k.startswith("ip:")]
-        found = owners.get(ip_keys[0][3:], set()) if ip_keys and len(record.keys) == 1 else set()
-        if len(found) == 1 and (existing := keys_by_device.get(next(iter(found)))) is not None:
-            record = DiscoveredRecord(
-                record.locators, (existing, *record.keys), record.values, record.claims,
-                record.observations, record.findings, record.site,
-            )  # fmt: skip
-        matched.append(record)
-    return matched
+    owners: dict[tuple[str, str], set[int]] = {}
+    rows = connection.execute(select(interfaces.c.ip, interfaces.c.hostname, interfaces.c.device_id))
+    for ip, hostname, device_id in rows:
+        if ip:
+            owners.setdefault(("ip", ip), set()).add(device_id)
+        if hostname:
+            owners.setdefault(("hostname", hostname.lower()), set()).add(device_id)
+    keys_by_device: dict[int, list[str]] = {}
+    for key, device_id in key_index.items():
+        keys_by_device.setdefault(device_id, []).append(key)
+    linked: dict[int, DiscoveredRecord] = {}
+    for record in unmatched:
+        own_macs = {k for k in record.keys if k.startswith("mac:")}
+        for by in ("ip", "hostname"):
+            value = record.values.get(by)
+            found = owners.get((by, str(value).lower() if by == "hostname" else str(value)), set())
+            if len(found) != 1:
+                continue
+            device_id = next(iter(found))
+            theirs = keys_by_device.get(device_id, [])
+            their_macs = {k for k in theirs if k.startswith("mac:")}
+            if not theirs or (own_macs and their_macs and not own_macs & their_macs):
+                break
+            linked[id(record)] = dataclasses.replace(record, keys=(theirs[0], *record.keys))
+            break
+    return [linked.get(id(r), r) for r in records]
 
 
 def _store_evidence(

@@ -2,8 +2,9 @@
 
 ``generate(size, seed)`` plans the hospital (pure: no I/O, no clock, no global random state);
 ``iter_devices`` draws its devices lazily; ``write`` streams the CMMS export (CSV, and XLSX for small and
-medium) and a ``truth.json`` that tests use to check an importer. The same size and seed always give
-byte-identical files.
+medium), the hospital's network traffic as ``traffic.pcap`` and Zeek logs (small and medium, or when asked
+with ``traffic=True``) and a ``truth.json`` that tests use to check an importer and discovery. The same size
+and seed always give byte-identical files.
 """
 
 from __future__ import annotations

@@ -25,6 +25,24 @@
   ``asset_tag`` is the canonical tag of the device's first row (so entries with equal ``asset_tag`` are one
   device), ``manufacturer`` the canonical name, ``device_type`` the taxonomy slug, ``site`` the site name.
   Keys are in file order of first appearance.
+* ``traffic`` (only when the traffic was written): what ``traffic.pcap`` and ``zeek/`` reveal. ``pcap``,
+  ``zeek_logs``, ``vlan_tagged`` (802.1Q tags by VLAN id on a trunk), ``capture_start``/``capture_end``
+  (UTC), ``packet_count``, ``infrastructure`` (per site: the DHCP/DNS server, HL7 interface engine, file
+  server, application server and PACS the devices talk to), and ``devices``: per networked device, keyed by
+  the same canonical asset tag as ``devices``::
+
+    "BME-104512": {"index": 17, "mac": "00:d0:75:...", "ip": "10.1.0.12", "hostname": "icue-pcu-001",
+                   "vlan": 20, "protocols": ["arp", "dhcp", "dns", "tls"],
+                   "dhcp_hostname": "icue-pcu-001", "dhcp_vendor_class": null,
+                   "dhcp_param_request_list": [1, 3, 6, 15, 12], "dhcp_client_id": "01:00:d0:75:...",
+                   "dns_query": "alaris-sm.riv.hospital.example", "tls_server_names": ["alaris-sm.riv..."]}
+
+  Other keys appear when the device emitted them: ``dicom_ae_title``, ``dicom_called_ae_title``,
+  ``dicom_implementation_class_uid``, ``dicom_implementation_version_name``, ``dicom_sop_classes``,
+  ``hl7_sending_application``, ``hl7_sending_facility``, ``hl7_message_type``, ``hl7_version``,
+  ``http_user_agent``, ``smb_dialects``, ``snmp_sys_descr``, ``snmp_sys_object_id``, ``snmp_community``,
+  ``telnet_banner`` and ``remote_peer`` (``{"ip", "server_name", "port"}``: a public address, an
+  external-peer finding).
 """
 
 from __future__ import annotations
@@ -36,6 +54,7 @@ import logging
 import re
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +62,9 @@ from openpyxl import Workbook
 
 from wardwatch.domain.values import normalize_asset_tag
 from wardwatch.simulate._cmms import CMMS_HEADERS, PLACEHOLDERS, iter_rows
-from wardwatch.simulate._devices import VLANS
+from wardwatch.simulate._devices import VLANS, iter_devices
 from wardwatch.simulate._model import Hospital
+from wardwatch.simulate._traffic import CAPTURE_START, TrafficResult, write_traffic
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +73,8 @@ Progress = Callable[[str, int, int], None]
 
 #: Sizes for which an XLSX copy of the export is written (XLSX of 200,000 rows is slow and pointless).
 XLSX_SIZES: tuple[str, ...] = ("small", "medium")
+#: Sizes for which ``traffic.pcap`` and the Zeek logs are written unless ``write(traffic=...)`` says otherwise.
+TRAFFIC_SIZES: tuple[str, ...] = ("small", "medium")
 _PROGRESS_EVERY = 5_000
 
 
@@ -105,6 +127,7 @@ def _write_csv(hospital: Hospital, path: Path, progress: Progress | None, keep: 
         "rows": kept,
         "device_types": dict(sorted(by_type.items())),
         "networked": networked,
+        "tags": {index: entry["asset_tag"] for index, entry in entries.items()},
     }
 
 
@@ -137,6 +160,37 @@ def _without_timestamps(xlsx: bytes) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             target.writestr(info, data)
     return out.getvalue()
+
+
+def _iso(micros: int) -> str:
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _traffic_truth(result: TrafficResult, tags: dict[int, str], hospital: Hospital) -> dict[str, Any]:
+    devices: dict[str, Any] = {}
+    for device in iter_devices(hospital):
+        seen = result.devices.get(device.index)
+        if seen is None:
+            continue
+        address = {
+            "index": device.index,
+            "mac": device.mac,
+            "ip": device.ip,
+            "hostname": device.hostname,
+            "vlan": device.vlan,
+        }
+        devices[tags[device.index]] = {**address, **seen}
+    return {
+        "pcap": "traffic.pcap",
+        "zeek_logs": [f"zeek/{p.name}" for p in result.paths[1:]],
+        "vlan_tagged": True,
+        "capture_start": _iso(CAPTURE_START),
+        "capture_end": _iso(result.capture_end),
+        "packet_count": result.packet_count,
+        "zeek_rows": result.zeek_rows,
+        "infrastructure": result.infrastructure,
+        "devices": devices,
+    }
 
 
 def _truth(hospital: Hospital, csv_facts: dict[str, Any]) -> dict[str, Any]:
@@ -175,11 +229,15 @@ def _truth(hospital: Hospital, csv_facts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write(hospital: Hospital, out_dir: Path, progress: Progress | None = None) -> list[Path]:
-    """Write ``cmms_export.csv``, ``cmms_export.xlsx`` (small, medium) and ``truth.json`` to ``out_dir``.
+def write(
+    hospital: Hospital, out_dir: Path, progress: Progress | None = None, *, traffic: bool | None = None
+) -> list[Path]:
+    """Write ``cmms_export.csv``, ``cmms_export.xlsx`` (small, medium), the traffic and ``truth.json`` to ``out_dir``.
 
-    The CSV is UTF-8 with a BOM and CRLF line endings, streamed row by row. Writing the same hospital twice
-    gives byte-identical files. Returns the paths written, in that order.
+    The CSV is UTF-8 with a BOM and CRLF line endings, streamed row by row. ``traffic`` (default: on for the
+    sizes in :data:`TRAFFIC_SIZES`) adds ``traffic.pcap`` and ``zeek/*.log`` (see
+    :mod:`wardwatch.simulate._traffic`). Writing the same hospital twice gives byte-identical files. Returns
+    the paths written, in that order (the Zeek logs one by one).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "cmms_export.csv"
@@ -191,8 +249,18 @@ def write(hospital: Hospital, out_dir: Path, progress: Progress | None = None) -
         xlsx_path = out_dir / "cmms_export.xlsx"
         _write_xlsx(xlsx_path, facts["rows"], progress)
         paths.append(xlsx_path)
+    if traffic if traffic is not None else hospital.size in TRAFFIC_SIZES:
+        logger.debug("writing traffic of %d devices to %s", hospital.device_count, out_dir)
+        result = write_traffic(hospital, out_dir)
+        paths += result.paths
+        if progress is not None:
+            progress(result.paths[0].name, 1, 1)
+    else:
+        result = None
     truth_path = out_dir / "truth.json"
     truth = _truth(hospital, facts)
+    if result is not None:
+        truth["traffic"] = _traffic_truth(result, facts["tags"], hospital)
     truth_path.write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     if progress is not None:
         progress(truth_path.name, 1, 1)
