@@ -79,6 +79,13 @@ def test_discovered_devices_join_the_inventory_and_unknowns_are_listed(engine: E
     assert total == len(report.devices)
     windows = device_detail(engine, "00:50:56:e8:0a:b1")
     assert windows["os_name"] == "Windows 7"
+    assert [f["kind"] for f in windows["findings"]] == ["smbv1"]
+    assert windows["findings"][0]["source"].startswith("dicom_cleartext.pcap, smbv1.pcap")
+    assert {o["kind"] for o in windows["observations"]} >= {"smb_native_os", "smb_dialect"}
+    scanner = device_detail(engine, "127.0.0.11")
+    assert [(t["direction"], t["peer"], t["port"], t["protocol"]) for t in scanner["talks_to"]] == [
+        ("to", "127.0.0.21", 11112, "dicom")
+    ]
     assert {e["source_kind"] for e in windows["evidence"]} == {"discovery"}
     again = discover([PCAP / "dicom_cleartext.pcap", PCAP / "smbv1.pcap"], engine)
     assert again.stored is not None

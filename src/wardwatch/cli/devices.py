@@ -63,7 +63,7 @@ def list_(
 
 @app.command("show")
 def show(
-    reference: str = typer.Argument(..., metavar="ID", help="Device id, asset tag, serial or MAC."),
+    reference: str = typer.Argument(..., metavar="ID", help="Device id, asset tag, MAC, IP or serial."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one device with the source of every attribute and its history."""
@@ -79,6 +79,14 @@ def show(
     print_table(detail["evidence"], ["attribute", "value", "source_kind", "confidence", "source", "locator"],
                 title="Evidence")  # fmt: skip
     print_table(detail["history"], ["changed_at", "attribute", "old_value", "new_value", "source"], title="History")
+    if detail["findings"]:
+        print_table(detail["findings"], ["kind", "detail", "protocol", "count", "source", "locator"], title="Findings")
+    if detail["talks_to"]:
+        print_table(
+            detail["talks_to"][:20],
+            ["direction", "peer", "transport", "port", "protocol", "packets", "bytes", "last_seen"],
+            title="Talks to (top 20 by bytes)",
+        )
     stdout.print(f"[dim]identifiers: {', '.join(detail['identifiers'])}[/]")
 
 

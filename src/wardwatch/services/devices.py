@@ -8,15 +8,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, exists, func, or_, select
 
-from wardwatch.domain.values import normalize_mac
+from wardwatch.domain.values import normalize_ip, normalize_mac
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.inventory import DEVICE_COLUMNS, aware, load_claims
 from wardwatch.store.schema import (
     claims,
+    conversations,
     device_history,
     device_keys,
     devices,
+    findings,
     interfaces,
+    observations,
     sites,
     sources,
     units,
@@ -148,7 +151,7 @@ def iter_devices(
 
 
 def find_device_id(engine: Engine, reference: str) -> int:
-    """The id of the device named by an id, asset tag, serial or MAC; raise :class:`DeviceNotFound`."""
+    """The id of the device named by an id, asset tag, MAC, IP or serial; raise :class:`DeviceNotFound`."""
     ensure_ready(engine)
     text = reference.strip()
     with engine.connect() as connection:
@@ -169,6 +172,23 @@ def find_device_id(engine: Engine, reference: str) -> int:
             ).scalar()
             if found is not None:
                 return int(found)
+        try:
+            ip = normalize_ip(text)
+        except ValueError:
+            ip = None
+        if ip:
+            owners = set(connection.execute(select(interfaces.c.device_id).where(interfaces.c.ip == ip)).scalars())
+            owners |= set(
+                connection.execute(
+                    select(device_keys.c.device_id).where(device_keys.c.kind == "ip", device_keys.c.value == ip)
+                ).scalars()
+            )
+            if len(owners) == 1:
+                return int(next(iter(owners)))
+            if len(owners) > 1:
+                raise DeviceNotFound(
+                    f"several devices have the IP {ip} ({', '.join(map(str, sorted(owners)))}); use an id"
+                )
         serial = text.upper().replace(" ", "")
         found = connection.execute(
             select(device_keys.c.device_id).where(device_keys.c.kind == "sn", device_keys.c.value.like(f"%|{serial}"))
@@ -195,6 +215,67 @@ def _evidence(connection: Connection, device_id: int) -> list[dict[str, Any]]:
     for fact in facts:
         fact["source"] = names.get(fact["source_id"])
     return sorted(facts, key=lambda f: (f["attribute"], -f["confidence"], f["source_kind"]))
+
+
+def _network(connection: Connection, device_id: int) -> dict[str, Any]:
+    """What discovery saw of a device: findings, observations and its communication baseline."""
+    found = connection.execute(
+        select(
+            findings.c.kind,
+            findings.c.detail,
+            findings.c.protocol,
+            findings.c.locator,
+            findings.c.count,
+            findings.c.first_seen,
+            findings.c.last_seen,
+            sources.c.name.label("source"),
+        )  # fmt: skip
+        .join(sources, sources.c.id == findings.c.source_id)
+        .where(findings.c.device_id == device_id)
+        .order_by(findings.c.kind, findings.c.id)
+    )
+    seen = connection.execute(
+        select(
+            observations.c.kind,
+            observations.c.value,
+            observations.c.protocol,
+            observations.c.locator,
+            observations.c.count,
+            observations.c.first_seen,
+            observations.c.last_seen,
+            sources.c.name.label("source"),
+        )  # fmt: skip
+        .join(sources, sources.c.id == observations.c.source_id)
+        .where(observations.c.device_id == device_id)
+        .order_by(observations.c.kind, observations.c.id)
+    )
+    talk = connection.execute(
+        select(conversations)
+        .where(or_(conversations.c.client_device_id == device_id, conversations.c.server_device_id == device_id))
+        .order_by(conversations.c.bytes.desc())
+        .limit(200)
+    )
+    peers = []
+    for row in talk:
+        outbound = row.client_device_id == device_id
+        peers.append({
+            "direction": "to" if outbound else "from",
+            "peer": row.server_ip if outbound else row.client_ip,
+            "peer_device": row.server_device_id if outbound else row.client_device_id,
+            "transport": row.transport, "port": row.port, "protocol": row.protocol,
+            "packets": row.packets, "bytes": row.bytes,
+            "first_seen": aware(row.first_seen), "last_seen": aware(row.last_seen),
+        })  # fmt: skip
+
+    def rows(result: Any) -> list[dict[str, Any]]:
+        out = []
+        for row in result:
+            record = dict(row._mapping)
+            record["first_seen"], record["last_seen"] = aware(record["first_seen"]), aware(record["last_seen"])
+            out.append(record)
+        return out
+
+    return {"findings": rows(found), "observations": rows(seen), "talks_to": peers}
 
 
 def device_detail(engine: Engine, reference: str) -> dict[str, Any]:
@@ -229,6 +310,7 @@ def device_detail(engine: Engine, reference: str) -> dict[str, Any]:
             )
         ]
         detail["evidence"] = _evidence(connection, device_id)
+        detail.update(_network(connection, device_id))
         history = (
             select(
                 device_history.c.changed_at,
