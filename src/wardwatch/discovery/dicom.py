@@ -37,6 +37,7 @@ _A_ASSOCIATE_AC: Final = 0x02
 _A_ASSOCIATE_RJ: Final = 0x03
 _KNOWN_PDU_TYPES: Final = frozenset(range(0x01, 0x08))  # RQ, AC, RJ, P-DATA-TF, RELEASE-RQ/RP, ABORT
 _MAX_ASSOCIATE_LENGTH: Final = 1 << 20  # far above any real A-ASSOCIATE (a few KiB with 128 contexts)
+_PRINTABLE_ASCII: Final = bytes(range(0x20, 0x7F))
 _FIXED_FIELDS: Final = 74  # PDU header (6) + version, reserved, called AE, calling AE, reserved (68)
 
 _ITEM_APPLICATION_CONTEXT: Final = 0x10
@@ -100,7 +101,7 @@ def _items(data: bytes, start: int, end: int) -> Iterator[tuple[int, bytes]]:
 def _printable(raw: bytes) -> str | None:
     """Trimmed ASCII text of a padded field, or ``None`` if empty or not printable ASCII."""
     text = raw.strip(b" \x00")
-    if not text or any(byte < 0x20 or byte > 0x7E for byte in text):
+    if not text or text.translate(None, _PRINTABLE_ASCII):  # anything left is outside 0x20..0x7E
         return None
     return text.decode("ascii")
 
@@ -108,7 +109,7 @@ def _printable(raw: bytes) -> str | None:
 def _uid(raw: bytes) -> str | None:
     """A UID (digits and dots, at most 64 characters, NUL padding removed), or ``None`` if it is not one."""
     text = raw.rstrip(b"\x00 ")
-    if not text or len(text) > 64 or any(byte not in b"0123456789." for byte in text):
+    if not text or len(text) > 64 or text.translate(None, b"0123456789."):  # anything left is not a UID character
         return None
     return text.decode("ascii")
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from wardwatch.domain.observations import (
     Observation,
     ObservationKind,
 )
-from wardwatch.ingest.pcap import ETHERTYPE_ARP, Packet, PcapReader, ReadStats
+from wardwatch.ingest.pcap import ETHERTYPE_ARP, Packet, PcapReader, ReadStats, TcpBypass
 
 __all__ = ["CaptureResult", "FlowConfig", "FlowStats", "FlowTable", "run_capture"]
 
@@ -122,7 +123,7 @@ class CaptureResult:
 class _Half:
     """One direction of a TCP flow."""
 
-    __slots__ = ("buf", "done", "first_number", "first_ts", "next_seq", "packets", "pending")
+    __slots__ = ("buf", "bypass", "done", "first_number", "first_ts", "next_seq", "packets", "pending")
 
     def __init__(self) -> None:
         self.next_seq: int | None = None
@@ -132,12 +133,15 @@ class _Half:
         self.first_ts = 0.0
         self.done = False
         self.packets = 0
+        self.bypass = 0
+        """What the reader may count without us: 0 nothing, 1 segments without payload, 2 any segment."""
 
 
 class _Flow:
     """One TCP or UDP flow; ``c`` is the client side, ``s`` the server side."""
 
     __slots__ = (
+        "bypass_keys",
         "bytes",
         "c",
         "c_ip",
@@ -182,6 +186,8 @@ class _Flow:
         self.tls = False
         self.closed = False
         self.uncapped = False
+        self.bypass_keys: tuple[bytes, bytes] | None = None
+        """:class:`TcpBypass` keys (client to server, server to client), once the flow has some."""
 
 
 class _Conv:
@@ -245,6 +251,34 @@ class FlowTable:
         self._services: set[tuple[bytes, int, int]] = set()
         self._peers: set[tuple[bytes, bytes]] = set()
         self._l2_last: dict[tuple[bytes | None, int], int] = {}
+        self._bypass: TcpBypass | None = None
+
+    def enable_bypass(self) -> TcpBypass:
+        """Let a :class:`~wardwatch.ingest.pcap.PcapReader` count packets that need nothing more.
+
+        Once a TCP direction has been seen (and, for segments with payload, once its stream prefix has been
+        handed over), its later segments without SYN, FIN or RST change nothing but the flow's counters: the
+        table lists such directions in the returned object, and a reader given it counts those packets itself
+        instead of building a :class:`Packet` for :meth:`add`.  The result is the same as feeding every packet.
+        """
+        if self._bypass is None:
+            self._bypass = TcpBypass()
+            self._bypass_until()
+        return self._bypass
+
+    def _bypass_until(self) -> None:
+        """Bypassed packets must stay before the next sweep (``add`` runs it on the packet that is due)."""
+        if self._bypass is None:
+            return
+        last, interval = self._last_sweep, self.config.sweep_interval
+        until = last + interval
+        for _ in range(64):  # step below the rounding boundary so that ``ts < until`` implies no sweep due
+            if until - last < interval:
+                break
+            until = math.nextafter(until, -math.inf)
+        else:
+            until = -math.inf
+        self._bypass.until = until
 
     # -- per packet -----------------------------------------------------------------------------------------
     def add(self, p: Packet) -> None:
@@ -256,13 +290,14 @@ class FlowTable:
                 self._sweep()
         proto = p.proto
         if proto in (_TCP, _UDP):
-            flow = self._flows.get((p.src_ip, p.sport, p.dst_ip, p.dport, proto))
+            sport, src_ip = p.sport, p.src_ip
+            flow = self._flows.get((src_ip, sport, p.dst_ip, p.dport, proto))
             if flow is None:
                 flow = self._new_flow(p)
             flow.last_ts = ts
             flow.packets += 1
             flow.bytes += p.ip_len
-            fwd = p.sport == flow.c_port and p.src_ip == flow.c_ip
+            fwd = sport == flow.c_port and src_ip == flow.c_ip
             if proto == _TCP:
                 self._tcp(flow, p, fwd)
             else:
@@ -334,6 +369,40 @@ class FlowTable:
                 half.done = True
                 if flow.c.done and flow.s.done:
                     flow.closed = True
+        if self._bypass is not None:
+            c, s = flow.c, flow.s
+            # A side's bypass state should be 1 + done once it has a packet (``_offer_bypass``).
+            if (c.bypass <= c.done and c.packets) or (s.bypass <= s.done and s.packets):
+                self._offer_bypass(flow, self._bypass)
+
+    @staticmethod
+    def _offer_bypass(flow: _Flow, bypass: TcpBypass) -> None:
+        """List the directions of ``flow`` whose next plain segments only need counting (see ``enable_bypass``).
+
+        A direction qualifies once it has a packet (the first one may bind a MAC); its segments with payload
+        qualify once it is done (prefix handed over or FIN); once both are done, a FIN only closes the flow.
+        None of these conditions is ever undone; ``_end`` removes the entries with the flow.
+        """
+        keys = flow.bypass_keys
+        if keys is None:
+            c_ip, s_ip = flow.c_ip, flow.s_ip
+            if c_ip is None or s_ip is None or len(c_ip) != 4 or len(s_ip) != 4:
+                flow.c.bypass = flow.s.bypass = 2  # IPv6: never bypassed, nothing to offer again
+                return
+            c_port, s_port = flow.c_port.to_bytes(2, "big"), flow.s_port.to_bytes(2, "big")
+            keys = flow.bypass_keys = (c_ip + s_ip + c_port + s_port, s_ip + c_ip + s_port + c_port)
+        for half, key in ((flow.c, keys[0]), (flow.s, keys[1])):
+            if half.packets:
+                state = 2 if half.done else 1
+                if state > half.bypass:
+                    half.bypass = state
+                    if state == 2:
+                        bypass.empty.pop(key, None)
+                        bypass.any[key] = flow
+                        if flow.c.bypass == 2 and flow.s.bypass == 2:
+                            bypass.fin[keys[0]] = bypass.fin[keys[1]] = flow
+                    else:
+                        bypass.empty[key] = flow
 
     def _segment(self, flow: _Flow, half: _Half, p: Packet, fwd: bool) -> None:
         data = p.payload
@@ -380,10 +449,11 @@ class FlowTable:
             if other.buf is not None and not other.done:
                 # The other side spoke first and this side answers: its message is complete.
                 self._dispatch_tcp(flow, not fwd)
-        room = self.config.stream_cap - len(half.buf)
-        half.buf += data[:room] if len(data) > room else data
+        buf, cap = half.buf, self.config.stream_cap
+        room = cap - len(buf)
+        buf += data[:room] if len(data) > room else data
         half.next_seq = ((half.next_seq or 0) + len(data)) & _MASK
-        if len(half.buf) >= self.config.stream_cap:
+        if len(buf) >= cap:
             self._dispatch_tcp(flow, fwd)
 
     def _flush(self, flow: _Flow) -> None:
@@ -550,7 +620,7 @@ class FlowTable:
         if flow.c_ip is None or flow.s_ip is None:
             return
         c_scope, s_scope = self._scope(flow.c_ip), self._scope(flow.s_ip)
-        if {c_scope, s_scope} != {_PRIVATE, _PUBLIC}:
+        if not (c_scope == _PRIVATE and s_scope == _PUBLIC or c_scope == _PUBLIC and s_scope == _PRIVATE):
             return
         inside, outside, mac = (
             (flow.c_ip, flow.s_ip, flow.c_mac) if c_scope == _PRIVATE else (flow.s_ip, flow.c_ip, flow.s_mac)
@@ -652,6 +722,7 @@ class FlowTable:
     def _sweep(self) -> None:
         now = self._now
         self._last_sweep = now
+        self._bypass_until()
         cfg = self.config
         stale = [
             flow
@@ -675,6 +746,11 @@ class FlowTable:
         self._flush(flow)
         self._flows.pop(flow.key, None)
         self._flows.pop(flow.rkey, None)
+        if self._bypass is not None and flow.bypass_keys is not None:
+            for bkey in flow.bypass_keys:
+                self._bypass.any.pop(bkey, None)
+                self._bypass.empty.pop(bkey, None)
+                self._bypass.fin.pop(bkey, None)
         key = (flow.c_ip, flow.s_ip, flow.proto, flow.s_port)
         conv = self._conversations.get(key)
         if conv is None:
@@ -747,8 +823,8 @@ def run_capture(
     ``(bytes_read, total_bytes)`` as the file is read.  Raises
     :class:`~wardwatch.ingest.errors.IngestError` when the file is not a readable capture.
     """
-    reader = PcapReader(path, progress)
     table = FlowTable(specs, Path(path).name, config)
+    reader = PcapReader(path, progress, table.enable_bypass())
     table.stats.read = reader.stats
     add = table.add
     for packet in reader:

@@ -49,10 +49,13 @@ def looks_like_smb(data: bytes) -> bool:
 
 def dissect(payload: Payload) -> Result:
     """Observations and findings from the start of one direction of an SMB conversation."""
+    data = payload.data
+    if _SMB1 not in data and _SMB2 not in data:
+        return []  # every message this reads starts with one of the two headers: bulk data, nothing to say
     out: list[Observation | Finding] = []
     smb1_used = False
-    for message in _messages(payload.data):
-        if message[:4] == _SMB1:
+    for message in _messages(data):
+        if message[:4] == _SMB1 and len(message) > 4:  # a header cut right after the magic names no command
             command = message[4]
             smb1_used = smb1_used or not payload.from_client or command != _NEGOTIATE
             out.extend(_smb1(payload, message))

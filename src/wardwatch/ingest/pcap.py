@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import gzip
 import logging
+import math
 import os
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from wardwatch.ingest.errors import IngestError
 
@@ -37,7 +38,9 @@ __all__ = [
     "MAX_RECORD",
     "Packet",
     "PcapReader",
+    "FlowCounters",
     "ReadStats",
+    "TcpBypass",
     "read_packets",
 ]
 
@@ -75,6 +78,9 @@ _PCAP_MAGICS = {
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 
 _ETH_IP4 = struct.Struct("!6s6s4xH2xH1xB2x4s4s")
+# From the EtherType of an untagged Ethernet frame: EtherType, IPv4 version/IHL, total length, flags/fragment
+# offset, protocol, then (for a 20-byte IPv4 header) TCP data offset and flags.
+_BYPASS_HDR = struct.Struct("!HBxH2xHxB22xBB")
 _TCP = struct.Struct("!HHIIBB")
 _UDP = struct.Struct("!HHH")
 
@@ -186,6 +192,42 @@ class Packet:
         return f"Packet(number={self.number}, proto={self.proto}, {self.sport}->{self.dport}, {len(self.payload)}B)"
 
 
+class FlowCounters(Protocol):
+    """The counters a :class:`TcpBypass` entry carries (the flow table's flow objects)."""
+
+    packets: int
+    bytes: int
+    last_ts: float
+    closed: bool
+
+
+class TcpBypass:
+    """Packets a consumer only needs counted, so the reader never builds a :class:`Packet` for them.
+
+    A consumer that has finished with one direction of a TCP conversation (it keeps no more bytes of it) puts
+    the direction in :attr:`any` (or, while it still wants that direction's data, in :attr:`empty`, which
+    matches only segments without payload), keyed by the 12 bytes ``src_ip + dst_ip + sport + dport`` as they
+    sit in an IPv4 header followed by a TCP header.  For an untagged Ethernet IPv4 TCP packet of such a
+    direction, with no SYN, FIN or RST flag and a timestamp before :attr:`until`, the reader only adds 1 to
+    the entry's ``packets``, the IP length to its ``bytes`` and sets its ``last_ts``; every other packet is
+    yielded as usual.  A FIN segment (without SYN or RST) of a direction also listed in :attr:`fin` is counted
+    the same way and sets the entry's ``closed``.  Used by the pcap (not pcapng) reader; read statistics count
+    bypassed packets too.
+    """
+
+    __slots__ = ("any", "empty", "fin", "until")
+
+    def __init__(self) -> None:
+        self.any: dict[bytes, FlowCounters] = {}
+        """Directions whose packets are all counted only (unless SYN/FIN/RST)."""
+        self.empty: dict[bytes, FlowCounters] = {}
+        """Directions whose payload-less packets are counted only."""
+        self.fin: dict[bytes, FlowCounters] = {}
+        """Directions (also in :attr:`any`) whose FIN segments only count and close the flow."""
+        self.until = -math.inf
+        """Packets at or after this capture time are always yielded (the consumer has timed work due)."""
+
+
 class PcapReader:
     """Streams the packets of one capture file.
 
@@ -193,7 +235,12 @@ class PcapReader:
     ``(bytes_read, total_bytes)`` of the file on disk after each chunk (compressed bytes for gzip).
     """
 
-    def __init__(self, path: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        progress: Callable[[int, int], None] | None = None,
+        bypass: TcpBypass | None = None,
+    ) -> None:
         self.path = Path(path)
         """The capture file."""
         self.stats = ReadStats()
@@ -202,6 +249,8 @@ class PcapReader:
         """Progress callback ``(bytes_read, total_bytes)``."""
         self.total_bytes = 0
         """Size of the file on disk."""
+        self.bypass = bypass
+        """Packets the consumer only needs counted (see :class:`TcpBypass`)."""
         self._raw: BinaryIO | None = None
 
     # -- opening --------------------------------------------------------------------------------------------
@@ -258,6 +307,21 @@ class PcapReader:
     # -- buffered reading -----------------------------------------------------------------------------------
     def _fill(self, stream: BinaryIO, buf: bytes, off: int, need: int) -> tuple[bytes, int]:
         """Return a buffer holding at least ``need`` bytes from ``off`` (fewer only at the end of the file)."""
+        if stream is self._raw:
+            # A plain file: step back over the unread tail and read afresh, rather than copying every chunk
+            # once more to glue the tail on.
+            rest = len(buf) - off
+            try:
+                if rest:
+                    stream.seek(-rest, os.SEEK_CUR)
+                fresh = stream.read(max(_CHUNK, need))
+            except OSError as e:
+                logger.warning("%s: read failed after %d packets: %s", self.path, self.stats.packets, e)
+                self.stats.truncated_file = True
+                return buf[off:], 0
+            if self.progress is not None:
+                self.progress(stream.tell(), self.total_bytes)
+            return fresh, 0
         parts = [buf[off:]]
         have = len(parts[0])
         while have < need:
@@ -300,32 +364,80 @@ class PcapReader:
         decode = _decoder(linktype)
         stats = self.stats
         stats.link_types.setdefault(linktype, 0)
-        number = 0
+        # The packet and byte counts live in locals on the hot path; ``stats`` is brought up to date before
+        # every yield and every call that reads it, so a consumer never sees it behind.
+        number = stats.packets
+        nbytes = stats.bytes
         fast = linktype == _LINK_ETHERNET
         eth_ip4 = _ETH_IP4.unpack_from
         tcp_hdr = _TCP.unpack_from
         udp_hdr = _UDP.unpack_from
+        bypass_hdr = _BYPASS_HDR.unpack_from
+        bypass = self.bypass if fast else None
+        by_any = bypass.any if bypass is not None else {}
+        by_empty = bypass.empty if bypass is not None else {}
+        by_fin = bypass.fin if bypass is not None else {}
+        # The consumer only runs while we are suspended in a yield: refreshed after each one.
+        until = bypass.until if bypass is not None else -math.inf
+        buflen = len(buf)
         while True:
-            if len(buf) - off < 16:
+            if buflen - off < 16:
+                stats.packets, stats.bytes = number, nbytes
                 buf, off = self._fill(stream, buf, off, 16)
-                if len(buf) < 16:
+                buflen = len(buf)
+                if buflen < 16:
                     if buf:
                         stats.truncated_file = True
                     break
             sec, frac, incl, orig = unpack(buf, off)
             if incl > MAX_RECORD:
+                stats.packets, stats.bytes = number, nbytes
                 self._bad_length("pcap record", incl)
                 break
             end = off + 16 + incl
-            if end > len(buf):
+            if end > buflen:
+                stats.packets, stats.bytes = number, nbytes
                 buf, off = self._fill(stream, buf, off, 16 + incl)
+                buflen = len(buf)
                 end = 16 + incl
-                if end > len(buf):
+                if end > buflen:
                     stats.truncated_file = True
                     break
             number += 1
-            stats.packets = number
-            stats.bytes += incl
+            nbytes += incl
+            if bypass is not None and incl >= 54:
+                # Bypass (see TcpBypass): src ip, dst ip, sport, dport sit at fixed offsets in an untagged
+                # Ethernet frame with a 20-byte IPv4 header; the lookup comes first, the checks after a hit.
+                key = buf[off + 42 : off + 54]
+                counters = by_any.get(key)
+                with_data = counters is not None
+                if counters is None:
+                    counters = by_empty.get(key)
+                if counters is not None:
+                    etype, vihl, total, frag, proto, doff, flags = bypass_hdr(buf, off + 28)
+                    ip_len = incl - 14
+                    if total < ip_len:
+                        ip_len = total
+                    start = 20 + (doff >> 4) * 4
+                    flags &= 7  # FIN, SYN, RST
+                    if (
+                        etype == 0x0800
+                        and vihl == 0x45
+                        and proto == 6
+                        and not frag & 0x1FFF
+                        and doff >= 0x50
+                        and (start == ip_len or with_data and start < ip_len)
+                        and (not flags or flags == 1 and key in by_fin)
+                    ):
+                        ts = sec + frac * tick
+                        if ts < until:
+                            counters.packets += 1
+                            counters.bytes += ip_len
+                            counters.last_ts = ts
+                            if flags:
+                                counters.closed = True
+                            off = end
+                            continue
             if fast and incl >= 54 and buf[off + 28] == 8 and buf[off + 29] == 0 and buf[off + 30] == 0x45:
                 # Fast path: untagged Ethernet, IPv4 without options, first fragment, TCP or UDP.
                 dmac, smac, total, frag, proto, src, dst = eth_ip4(buf, off + 16)
@@ -341,28 +453,38 @@ class PcapReader:
                             start = l4 + (doff >> 4) * 4
                             if doff >= 0x50 and start <= ip_end:
                                 off = end
+                                stats.packets, stats.bytes = number, nbytes
                                 yield Packet(
                                     number, sec + frac * tick, smac, dmac, (), 0x0800, src, dst, ip_end - ip_start,
                                     6, sport, dport, flags, seq, buf[start:ip_end],
                                 )  # fmt: skip
+                                if bypass is not None:
+                                    until = bypass.until
                                 continue
                     else:
                         sport, dport, ulen = udp_hdr(buf, l4)
                         stop = l4 + ulen if ulen >= 8 and l4 + ulen < ip_end else ip_end
                         off = end
+                        stats.packets, stats.bytes = number, nbytes
                         yield Packet(
                             number, sec + frac * tick, smac, dmac, (), 0x0800, src, dst, ip_end - ip_start,
                             17, sport, dport, 0, 0, buf[l4 + 8 : stop],
                         )  # fmt: skip
+                        if bypass is not None:
+                            until = bypass.until
                         continue
             data = buf[off + 16 : end]
             off = end
+            stats.packets, stats.bytes = number, nbytes
             if decode is None:
                 stats.unsupported_link += 1
                 continue
             pkt = decode(data, number, sec + frac * tick, stats)
             if pkt is not None:
                 yield pkt
+                if bypass is not None:
+                    until = bypass.until
+        stats.packets, stats.bytes = number, nbytes
         stats.link_types[linktype] = number
 
     # -- pcapng ---------------------------------------------------------------------------------------------
