@@ -8,7 +8,7 @@ import sys
 import typer
 
 from wardwatch import __version__
-from wardwatch.cli import devices, discover, inventory, simulate
+from wardwatch.cli import devices, discover, intel, inventory, simulate
 from wardwatch.cli._context import configure_logging, engine, run, settings, stderr, stdout
 from wardwatch.store.database import head_revision, migrate
 
@@ -25,6 +25,8 @@ app.add_typer(devices.app, name="devices")
 app.command("simulate")(simulate.simulate)
 app.command("demo")(simulate.demo)
 app.command("discover")(discover.discover)
+app.add_typer(intel.app, name="intel")
+app.command("findings")(intel.findings_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,99 @@
+"""``wardwatch intel import`` (advisories, feeds, SBOM/VEX) and ``wardwatch findings`` (device × vulnerability)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from wardwatch.cli._context import UsageError, engine, run, settings, stdout
+from wardwatch.cli._output import print_json, print_table
+from wardwatch.domain.intel import VexStatus
+from wardwatch.domain.matching import Confidence
+from wardwatch.services.intel import FindingFilter, findings, import_intel
+
+app = typer.Typer(help="Import vulnerability intelligence (CSAF, NVD, CVE 5, KEV, EPSS, SBOM, VEX, recalls).",
+                  no_args_is_help=True)  # fmt: skip
+
+_STATUSES = ", ".join(s.value for s in VexStatus)
+_CONFIDENCES = ", ".join(c.value for c in Confidence)
+_COLUMNS = ("device", "vulnerability", "confidence", "vex", "kev", "epss", "cvss", "remediation")
+
+
+@app.command("import")
+def import_(
+    paths: list[Path] = typer.Argument(..., metavar="PATH...", help="Files or folders of intelligence files."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Check and store intelligence files (recognised by content); a bad file stores nothing."""
+    report = run(import_intel, run(settings), paths)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    for kind, counts in report.by_kind().items():
+        stdout.print(
+            f"{kind}: {counts['files']} file(s), {counts['new']} new, {counts['records']:,} record(s)",
+            markup=False,
+        )
+    for path in report.skipped:
+        stdout.print(f"skipped (not an intelligence file): {path}", markup=False)
+
+
+def _filter(
+    kev: bool, min_cvss: float | None, status: str | None, confidence: str | None, show_all: bool
+) -> FindingFilter:
+    if status is not None and status not in {s.value for s in VexStatus}:
+        raise UsageError(f"--status {status!r} is not one of: {_STATUSES}")
+    if confidence is not None and confidence not in {c.value for c in Confidence}:
+        raise UsageError(f"--confidence {confidence!r} is not one of: {_CONFIDENCES}")
+    if min_cvss is not None and not 0.0 <= min_cvss <= 10.0:
+        raise UsageError(f"--min-cvss {min_cvss:g} is not between 0 and 10")
+    return FindingFilter(kev=kev, min_cvss=min_cvss, status=status, confidence=confidence,
+                         include_suppressed=show_all)  # fmt: skip
+
+
+def _summary(finding: dict[str, Any]) -> str | None:
+    remediations = finding["remediation"]
+    if not remediations:
+        return None
+    first = remediations[0]
+    details = " ".join(str(first["details"]).split())
+    text = f"{first['category']}: {details[:40]}{'…' if len(details) > 40 else ''}"
+    return text + (f" (+{len(remediations) - 1})" if len(remediations) > 1 else "")
+
+
+def _row(finding: dict[str, Any]) -> dict[str, Any]:
+    device = finding["device"]
+    name = " ".join(str(device[k]) for k in ("manufacturer", "model") if device.get(k))
+    version = device.get("software_version") or device.get("firmware_version")
+    cvss, epss = finding["cvss"], finding["epss"]
+    return {
+        "device": f"{device['id']} {name}" + (f" {version}" if version else ""),
+        "vulnerability": finding["vulnerability"],
+        "confidence": finding["confidence"],
+        "vex": (finding["vex_status"] or "–") + (" (suppressed)" if finding["suppressed"] else ""),
+        "kev": finding["kev"] is not None,
+        "epss": f"{epss['score']:.3f}" if epss else None,
+        "cvss": cvss["score"] if cvss else None,
+        "remediation": _summary(finding),
+    }
+
+
+def findings_command(
+    device: str | None = typer.Option(None, "--device", help="Only this device (id, asset tag, MAC, IP, serial)."),
+    kev: bool = typer.Option(False, "--kev", help="Only vulnerabilities in CISA KEV."),
+    min_cvss: float | None = typer.Option(None, "--min-cvss", help="Only findings with a CVSS base score ≥ X."),
+    status: str | None = typer.Option(None, "--status", help=f"Only this VEX status: {_STATUSES}."),
+    confidence: str | None = typer.Option(None, "--confidence", help=f"Only this confidence: {_CONFIDENCES}."),
+    show_all: bool = typer.Option(False, "--all", help="Also show findings suppressed by a trusted not_affected."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Which devices are affected by which vulnerabilities, with confidence, VEX, KEV, EPSS and CVSS."""
+    where = run(_filter, kev, min_cvss, status, confidence, show_all)
+    rows = run(findings, run(engine), run(settings), device, where)
+    if as_json:
+        print_json({"findings": rows, "total": len(rows)})
+        return
+    print_table([_row(f) for f in rows], _COLUMNS)
+    stdout.print(f"[dim]{len(rows):,} findings[/]")
