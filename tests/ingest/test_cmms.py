@@ -115,6 +115,15 @@ def test_bad_files_get_one_clear_error(tmp_path: Path, content: bytes, message: 
     assert "\n" not in str(caught.value)
 
 
+def test_a_cut_off_last_row_is_refused_not_half_imported(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("Asset Tag,Manufacturer,Model,Serial\nA1,BD,Alaris,S1\nA2,Bax")
+    with pytest.raises(IngestError, match="ends in the middle of row 3"):
+        read(path)
+    path.write_text("Asset Tag,Manufacturer,Model,Serial\nA1,BD,Alaris,S1\nA2,Baxter\n")  # short but complete
+    assert len(read(path)[1]) == 2
+
+
 def test_other_file_types_are_refused(tmp_path: Path) -> None:
     for name, message in (
         ("a.xls", "old binary Excel"),

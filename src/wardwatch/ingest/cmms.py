@@ -169,11 +169,13 @@ class CmmsFile:
     _indexes: dict[str, int]
     _width: int
     _closer: IO[Any] | Any | None = None
+    truncated_tail: bool = False
+    """True for a CSV whose last byte is not a line end (a sign of a cut-off copy)."""
 
     def rows(self) -> Iterator[RawRow]:
         """Stream the data rows, skipping blank ones; raise :class:`IngestError` on a malformed row."""
         indexes = self._indexes
-        for number, cells in self._rows:
+        for number, cells in self._checked_end(self._rows):
             if not any(c not in (None, "") and (not isinstance(c, str) or c.strip()) for c in cells):
                 continue
             if len(cells) > self._width and any(c not in (None, "") for c in cells[self._width :]):
@@ -189,6 +191,25 @@ class CmmsFile:
                 cell = cells[index] if index < width else None
                 values[fld] = (cell.strip() or None) if type(cell) is str else _cell(cell)
             yield RawRow(number, values)
+
+    def _checked_end(self, rows: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
+        """Pass rows through; a CSV whose last row is short and lacks its line end was cut off in transfer."""
+        previous: tuple[int, list[Any]] | None = None
+        for row in rows:
+            if previous is not None:
+                yield previous
+            previous = row
+        if previous is None:
+            return
+        number, cells = previous
+        if self.truncated_tail and 0 < len(cells) < self._width:
+            raise IngestError(
+                str(self.path),
+                f"ends in the middle of row {number} ({len(cells)} of {self._width} cells, no line end)",
+                row=number,
+                tip="the file looks truncated; copy or export it again",
+            )
+        yield previous
 
     def close(self) -> None:
         """Release the file."""
@@ -242,7 +263,12 @@ def open_cmms(path: Path, mapping: ColumnMapping | None = None) -> CmmsFile:
         closer.close()
         raise
     logger.debug("%s: header on row %d, columns %s", name, header_row, columns)
-    return CmmsFile(path, columns, ignored, header_row, mapping, rows, indexes, len(headers), closer)
+    export = CmmsFile(path, columns, ignored, header_row, mapping, rows, indexes, len(headers), closer)
+    if suffix not in (".xlsx", ".xlsm"):
+        with path.open("rb") as handle:
+            handle.seek(-1, 2)
+            export.truncated_tail = handle.read(1) not in (b"\n", b"\r")
+    return export
 
 
 def _csv_rows(path: Path) -> tuple[Iterator[tuple[int, list[Any]]], IO[str]]:
