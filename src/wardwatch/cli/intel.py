@@ -7,10 +7,11 @@ from typing import Any
 
 import typer
 
-from wardwatch.cli._context import UsageError, engine, run, settings, stdout
+from wardwatch.cli._context import UsageError, engine, fail, handled, run, settings, stdout
 from wardwatch.cli._output import print_json, print_table
 from wardwatch.domain.intel import VexStatus
 from wardwatch.domain.matching import Confidence
+from wardwatch.feeds import SOURCES, FeedError, sync
 from wardwatch.services.intel import FindingFilter, findings, import_intel
 
 app = typer.Typer(help="Import vulnerability intelligence (CSAF, NVD, CVE 5, KEV, EPSS, SBOM, VEX, recalls).",
@@ -18,6 +19,7 @@ app = typer.Typer(help="Import vulnerability intelligence (CSAF, NVD, CVE 5, KEV
 
 _STATUSES = ", ".join(s.value for s in VexStatus)
 _CONFIDENCES = ", ".join(c.value for c in Confidence)
+_SOURCE_HELP = f"Only this source (repeatable): {', '.join(SOURCES)}."
 _COLUMNS = ("device", "vulnerability", "confidence", "vex", "kev", "epss", "cvss", "remediation")
 
 
@@ -38,6 +40,35 @@ def import_(
         )
     for path in report.skipped:
         stdout.print(f"skipped (not an intelligence file): {path}", markup=False)
+
+
+@app.command("sync")
+def sync_command(
+    source: list[str] = typer.Option([], "--source", help=_SOURCE_HELP),
+    mirror: str | None = typer.Option(None, "--mirror", help="Base URL of an internal mirror (same paths)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Download, verify and import the feeds; a source that fails stores nothing and keeps its sync state."""
+    config = run(settings)
+    with handled():
+        try:
+            report = sync(config, source, mirror)
+        except FeedError as e:
+            fail(str(e))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for item in report.sources:
+            if item.error is None:
+                stdout.print(
+                    f"{item.source}: {item.fetched} file(s) fetched, {item.not_modified} not modified, "
+                    f"{item.bytes:,} bytes, {item.new} new file(s), {item.records:,} record(s)",
+                    markup=False,
+                )
+    failed = [item for item in report.sources if item.error is not None]
+    if failed:
+        tip = "check --mirror" if mirror else "check the network, or use --mirror"
+        fail("; ".join(f"{item.source}: {item.error}" for item in failed) + f" — {tip}")
 
 
 def _filter(
