@@ -145,9 +145,11 @@ def test_truth_maps_first_row_tags_to_canonical_vendors(medium: Path) -> None:
 
 
 def test_xlsx_has_the_same_rows_as_the_csv(small: Path) -> None:
-    sheet = load_workbook(small / "cmms_export.xlsx", read_only=True).active
+    book = load_workbook(small / "cmms_export.xlsx", read_only=True)
+    sheet = book.active
     assert sheet is not None
     xlsx = [[("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(values_only=True)]
+    book.close()  # a read-only workbook keeps the file open until closed (ResourceWarning at a later GC)
     assert xlsx == _rows(small)
 
 

@@ -14,32 +14,49 @@ from sqlalchemy import Engine
 from wardwatch.cli._context import UsageError, run, settings, stdout
 from wardwatch.services.devices import DeviceFilter, iter_devices
 from wardwatch.services.inventory_import import import_cmms
+from wardwatch.settings import Settings
 from wardwatch.store.database import connect, migrate
 
 Size = Literal["small", "medium", "large", "xl"]
+_DEMO_CVES = 3_000  # enough for real hits on the sample hospital, quick to match
 _SIZES = ("small", "medium", "large", "xl")
 
 
-def _generate(size: str, seed: int, out: Path) -> list[Path]:
+def _generate(size: str, seed: int, out: Path, feeds: bool | None = None, cves: int | None = None) -> list[Path]:
     from wardwatch import simulate as generator  # noqa: PLC0415 - only these commands need it
 
     if size not in _SIZES:
         raise UsageError(f"--size {size!r} is not one of {', '.join(_SIZES)}")
     hospital = generator.generate(size, seed)  # type: ignore[arg-type]
     out.mkdir(parents=True, exist_ok=True)
-    return generator.write(hospital, out)
+    return generator.write(hospital, out, feeds=feeds, cves=cves)
 
 
 def simulate(
     size: str = typer.Option("small", "--size", help="small (~200 devices), medium (~5k), large (~50k), xl (~200k)."),
     seed: int = typer.Option(1, "--seed", help="Same seed, same hospital."),
     out: Path = typer.Option(..., "--out", help="Folder to write the sample hospital's files to."),
+    feeds: bool = typer.Option(
+        False,
+        "--feeds/--no-feeds",
+        help="Also write vulnerability feeds (NVD, EPSS, KEV, CSAF, SBOMs) in real formats.",
+    ),
+    cves: int | None = typer.Option(
+        None, "--cves", min=1, help="CVE records in the feeds (default by size: 2k, 20k, 100k, 250k)."
+    ),
 ) -> None:
-    """Write a realistic, deterministic sample hospital (CMMS export and ground truth)."""
+    """Write a realistic, deterministic sample hospital: CMMS export, traffic, Zeek logs, feeds, ground truth."""
     with stdout.status(f"Generating a {size} hospital (seed {seed})…"):
-        files = run(_generate, size, seed, out)
+        files = run(_generate, size, seed, out, feeds, cves)
+    folders: dict[Path, int] = {}
     for path in files:
-        stdout.print(f"  wrote {path}")
+        folders[path.parent] = folders.get(path.parent, 0) + 1
+    for path in files:
+        if folders[path.parent] <= 12:
+            stdout.print(f"  wrote {path}")
+    for folder, count in folders.items():
+        if count > 12:
+            stdout.print(f"  wrote {count} files in {folder}")
 
 
 def demo(
@@ -48,20 +65,25 @@ def demo(
 ) -> None:
     """Generate the small sample hospital and run every capability on it in a fresh embedded database."""
     from wardwatch.services.discovery import discover  # noqa: PLC0415 - heavy imports
+    from wardwatch.services.intel import findings as intel_findings  # noqa: PLC0415
+    from wardwatch.services.intel import import_intel  # noqa: PLC0415
 
     home = settings().home / "demo"
     if home.exists() and not keep:
         run(shutil.rmtree, home)
     sample = home / "sample-hospital"
     stdout.print(f"[bold]Wardwatch demo[/] in {home}")
-    with stdout.status("1/4 Generating the sample hospital (CMMS export, a day of traffic, Zeek logs)…"):
-        run(_generate, "small", seed, sample)
-    stdout.print("  ✓ sample hospital generated: 2 sites, a messy CMMS export, traffic.pcap and Zeek logs")
+    with stdout.status("1/5 Generating the sample hospital (CMMS export, a day of traffic, Zeek logs, feeds)…"):
+        run(_generate, "small", seed, sample, True, _DEMO_CVES)
+    stdout.print(
+        "  ✓ sample hospital generated: 2 sites, a messy CMMS export, traffic.pcap, Zeek logs and vulnerability "
+        "feeds (NVD, EPSS, KEV, CSAF, SBOMs)"
+    )
     database = run(connect, f"sqlite:///{home / 'wardwatch.db'}")
-    with stdout.status("2/4 Creating the database…"):
+    with stdout.status("2/5 Creating the database…"):
         run(migrate, database)
     stdout.print("  ✓ database created")
-    with stdout.status("3/4 Importing the CMMS export…"):
+    with stdout.status("3/5 Importing the CMMS export…"):
         report = run(import_cmms, database, sample / "cmms_export.csv")
         again = run(import_cmms, database, sample / "cmms_export.csv")
     stdout.print(
@@ -69,7 +91,7 @@ def demo(
         f"({report.duplicate_rows} duplicate rows merged, {len(report.unknown_manufacturers)} unknown vendors); "
         f"re-import changed {again.change_count} values"
     )
-    with stdout.status("4/4 Discovering devices from the day's traffic…"):
+    with stdout.status("4/5 Discovering devices from the day's traffic…"):
         found = run(discover, [sample / "traffic.pcap"], database)
     stored = found.stored
     findings: Counter[str] = Counter(kind for v in found.devices for kind in {f.kind.value for f in v.record.findings})
@@ -78,7 +100,41 @@ def demo(
         f"{sum(1 for v in found.devices if v.identification.manufacturer)} identified; "
         f"{stored.matched if stored else 0} matched the CMMS, {stored.created if stored else 0} unknown"
     )
+    with stdout.status("5/5 Matching the devices against the vulnerability feeds…"):
+        feeds = sample / "feeds"
+        demo_settings = Settings(home=home)
+        run(
+            import_intel,
+            demo_settings,
+            [
+                feeds / "csaf",
+                feeds / "known_exploited_vulnerabilities.json",
+                feeds / "epss_scores.csv.gz",
+                feeds / "nvd",
+            ],
+        )
+        matched = run(intel_findings, database, demo_settings)
+    confirmed = [f for f in matched if f["confidence"] == "confirmed"]
+    stdout.print(
+        f"  ✓ {len(matched)} device × vulnerability findings ({len(confirmed)} confirmed) on "
+        f"{len({f['device']['id'] for f in matched})} devices"
+    )
     _summary(database, findings)
+    kev = [f for f in confirmed if f["kev"]]
+    if kev:
+        devices_kev = {f["device"]["id"]: f["device"] for f in kev}
+        stdout.print(
+            f"  [bold red]{len(kev)}[/] confirmed findings are on CISA's Known Exploited list, on {len(devices_kev)} "
+            "devices — e.g. "
+            + "; ".join(
+                list(
+                    dict.fromkeys(
+                        " ".join(str(d.get(k) or "") for k in ("manufacturer", "model")).strip()
+                        for d in devices_kev.values()
+                    )
+                )[:3]
+            )
+        )
     stdout.print()
     stdout.print("Explore it:")
     stdout.print(f"  export WARDWATCH_HOME={home}")
@@ -86,6 +142,7 @@ def demo(
     stdout.print("  .venv/bin/wardwatch devices list --seen unknown")
     stdout.print("  .venv/bin/wardwatch devices show 1")
     stdout.print(f"  .venv/bin/wardwatch discover {sample / 'zeek'} --no-store")
+    stdout.print("  .venv/bin/wardwatch findings --kev --confidence confirmed")
 
 
 def _summary(database: Engine, findings: Counter[str]) -> None:

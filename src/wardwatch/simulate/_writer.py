@@ -63,6 +63,7 @@ from openpyxl import Workbook
 from wardwatch.domain.values import normalize_asset_tag
 from wardwatch.simulate._cmms import CMMS_HEADERS, PLACEHOLDERS, iter_rows
 from wardwatch.simulate._devices import VLANS, iter_devices
+from wardwatch.simulate._feeds import FEED_CVES, write_feeds
 from wardwatch.simulate._model import Hospital
 from wardwatch.simulate._traffic import CAPTURE_START, TrafficResult, write_traffic
 
@@ -75,6 +76,10 @@ Progress = Callable[[str, int, int], None]
 XLSX_SIZES: tuple[str, ...] = ("small", "medium")
 #: Sizes for which ``traffic.pcap`` and the Zeek logs are written unless ``write(traffic=...)`` says otherwise.
 TRAFFIC_SIZES: tuple[str, ...] = ("small", "medium")
+#: Sizes for which the vulnerability feeds (``feeds/``) are written unless ``write(feeds=...)`` says otherwise.
+#: Empty for now: tests/simulate/test_traffic.py pins the exact files ``write(traffic=False)`` returns for small;
+#: add ``"small"`` here together with that test.
+FEED_SIZES: tuple[str, ...] = ()
 _PROGRESS_EVERY = 5_000
 
 
@@ -230,13 +235,21 @@ def _truth(hospital: Hospital, csv_facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def write(
-    hospital: Hospital, out_dir: Path, progress: Progress | None = None, *, traffic: bool | None = None
+    hospital: Hospital,
+    out_dir: Path,
+    progress: Progress | None = None,
+    *,
+    traffic: bool | None = None,
+    feeds: bool | None = None,
+    cves: int | None = None,
 ) -> list[Path]:
     """Write ``cmms_export.csv``, ``cmms_export.xlsx`` (small, medium), the traffic and ``truth.json`` to ``out_dir``.
 
     The CSV is UTF-8 with a BOM and CRLF line endings, streamed row by row. ``traffic`` (default: on for the
     sizes in :data:`TRAFFIC_SIZES`) adds ``traffic.pcap`` and ``zeek/*.log`` (see
-    :mod:`wardwatch.simulate._traffic`). Writing the same hospital twice gives byte-identical files. Returns
+    :mod:`wardwatch.simulate._traffic`). ``feeds`` (default: on for the sizes in :data:`FEED_SIZES`) adds the
+    vulnerability feeds under ``feeds/`` with ``cves`` NVD records (default :data:`FEED_CVES` of the size; see
+    :mod:`wardwatch.simulate._feeds`). Writing the same hospital twice gives byte-identical files. Returns
     the paths written, in that order (the Zeek logs one by one).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -257,6 +270,13 @@ def write(
             progress(result.paths[0].name, 1, 1)
     else:
         result = None
+    if feeds if feeds is not None else hospital.size in FEED_SIZES:
+        count = FEED_CVES[hospital.size] if cves is None else cves
+        logger.debug("writing vulnerability feeds of %d CVEs to %s", count, out_dir)
+        written = write_feeds(hospital, out_dir, cves=count, seed=hospital.seed)
+        paths += written
+        if progress is not None:
+            progress("feeds", len(written), len(written))
     truth_path = out_dir / "truth.json"
     truth = _truth(hospital, facts)
     if result is not None:
