@@ -159,3 +159,19 @@ def test_folder_import_walks_and_skips_non_intelligence(home: Path) -> None:
     assert report["by_kind"]["kev"] == {"files": 2, "new": 2, "records": 40}  # JSON and CSV forms
     assert report["skipped"] == []  # README.md files are not even considered
     assert findings() == []  # no devices yet
+
+
+def test_a_feed_json_schema_beside_the_feed_is_skipped_not_fatal(home: Path, tmp_path: Path) -> None:
+    # CISA publishes known_exploited_vulnerabilities_schema.json next to the catalog; it names the same keys.
+    folder = tmp_path / "cisa-kev"
+    folder.mkdir()
+    (folder / "kev.json").write_bytes(KEV.read_bytes())
+    (folder / "known_exploited_vulnerabilities_schema.json").write_text(
+        '{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"catalogVersion": {"type": "string"},'
+        ' "vulnerabilities": {"items": {"properties": {"cveID": {"type": "string"}}}}}}'
+    )
+    code, out, err = invoke("intel", "import", folder, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["by_kind"]["kev"]["files"] == 1
+    assert [Path(p).name for p in report["skipped"]] == ["known_exploited_vulnerabilities_schema.json"]

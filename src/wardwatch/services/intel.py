@@ -130,6 +130,9 @@ _JSON_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+_JSON_SCHEMA = re.compile(r'"\$schema"\s*:\s*"https?://json-schema\.org/')
+
+
 def _head(path: Path) -> str:
     with open_binary(path) as stream:
         data = stream.read(_HEAD_BYTES)
@@ -140,6 +143,8 @@ def detect_kind(path: Path) -> str | None:
     """The kind of intelligence file (one of :data:`KINDS`) by its content, or ``None`` if not recognised."""
     head = _head(path)
     if head.startswith(("{", "[")):
+        if _JSON_SCHEMA.search(head[:4096]):
+            return None  # a feed's JSON Schema (published beside the feed), not intelligence
         return next((kind for kind, rule in _JSON_RULES if rule.search(head)), None)
     if head.startswith("<"):
         return "cyclonedx" if "cyclonedx.org/schema/bom" in head[:4096] else None
