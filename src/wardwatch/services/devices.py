@@ -217,38 +217,29 @@ def _evidence(connection: Connection, device_id: int) -> list[dict[str, Any]]:
     return sorted(facts, key=lambda f: (f["attribute"], -f["confidence"], f["source_kind"]))
 
 
+def _seen_rows(connection: Connection, table: Any, text: Any, device_id: int) -> Any:
+    """A device's discovery findings or observations (kind, text, protocol, where, count, when, source)."""
+    return connection.execute(
+        select(
+            table.c.kind,
+            text,
+            table.c.protocol,
+            table.c.locator,
+            table.c.count,
+            table.c.first_seen,
+            table.c.last_seen,
+            sources.c.name.label("source"),
+        )  # fmt: skip
+        .join(sources, sources.c.id == table.c.source_id)
+        .where(table.c.device_id == device_id)
+        .order_by(table.c.kind, table.c.id)
+    )
+
+
 def _network(connection: Connection, device_id: int) -> dict[str, Any]:
     """What discovery saw of a device: findings, observations and its communication baseline."""
-    found = connection.execute(
-        select(
-            findings.c.kind,
-            findings.c.detail,
-            findings.c.protocol,
-            findings.c.locator,
-            findings.c.count,
-            findings.c.first_seen,
-            findings.c.last_seen,
-            sources.c.name.label("source"),
-        )  # fmt: skip
-        .join(sources, sources.c.id == findings.c.source_id)
-        .where(findings.c.device_id == device_id)
-        .order_by(findings.c.kind, findings.c.id)
-    )
-    seen = connection.execute(
-        select(
-            observations.c.kind,
-            observations.c.value,
-            observations.c.protocol,
-            observations.c.locator,
-            observations.c.count,
-            observations.c.first_seen,
-            observations.c.last_seen,
-            sources.c.name.label("source"),
-        )  # fmt: skip
-        .join(sources, sources.c.id == observations.c.source_id)
-        .where(observations.c.device_id == device_id)
-        .order_by(observations.c.kind, observations.c.id)
-    )
+    found = _seen_rows(connection, findings, findings.c.detail, device_id)
+    seen = _seen_rows(connection, observations, observations.c.value, device_id)
     talk = connection.execute(
         select(conversations)
         .where(or_(conversations.c.client_device_id == device_id, conversations.c.server_device_id == device_id))
