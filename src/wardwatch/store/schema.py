@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -207,3 +208,34 @@ conversations = Table(
     UniqueConstraint("client_ip", "server_ip", "transport", "port"),
 )
 """The communication baseline: who talks to whom on which service, summed over every capture and log."""
+
+# --- vulnerability findings (revision 0003) -----------------------------------------------------------------------
+
+vulnerability_findings = Table(
+    "vulnerability_findings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("vulnerability_id", _BYTEWISE(80), nullable=False),
+    Column("component_ref", _BYTEWISE(300), nullable=False),  # "" = the device itself
+    Column("source", String(300), nullable=False),
+    Column("confidence", String(12), nullable=False),
+    Column("vex_status", String(24)),
+    Column("suppressed", Boolean, nullable=False),
+    Column("in_kev", Boolean, nullable=False),
+    Column("epss", Float),
+    Column("epss_percentile", Float),
+    Column("cvss_score", Float),
+    Column("cvss_vector", String(300)),
+    Column("detail", Text, nullable=False),  # JSON: the full finding as ``services.intel`` renders it
+    Column("first_seen", UTC_DATETIME, nullable=False),
+    Column("last_seen", UTC_DATETIME, nullable=False),
+    Column("resolved_at", UTC_DATETIME),  # set when a re-match no longer finds it; cleared if it comes back
+    UniqueConstraint("device_id", "vulnerability_id", "component_ref"),
+    Index("ix_vulnerability_findings_vulnerability_id", "vulnerability_id"),
+)
+"""What the intelligence says about each device: one row per (device, vulnerability or recall, component)."""
+
+# --- risk (revision 0004) -----------------------------------------------------------------------------------------
+
+# --- accounts and jobs (revision 0005) ----------------------------------------------------------------------------
