@@ -7,6 +7,10 @@ among bulk traffic, then measures, each in its own process (so peak RSS is per t
 * ours: ``run_capture(file, specs)`` with every ``wardwatch.discovery`` module that exports ``SPEC``;
 * tshark: ``tshark -r FILE -T fields -e ...`` for the same identity fields.
 
+The distinct identity values both tools found are compared per field (DHCP hostname and vendor class, HTTP
+User-Agent, TLS SNI, DICOM AE titles, HL7 sending/receiving application MSH-3/MSH-5, which ours reports both
+as ``hl7_application``) and the comparison is printed and written to the report.
+
 Usage::
 
     .venv/bin/python bench/bench_discovery.py                      # 2 M and 20 M packets, tshark on 2 M
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -38,7 +43,7 @@ TSHARK_FIELDS = [
     "tls.handshake.extensions_server_name",
     "dicom.assoc.ae.calling",
     "dicom.assoc.ae.called",
-    "hl7.segment",  # MSH-3 has no field of its own: the MSH segment text carries it
+    "hl7.segment",  # MSH-3/MSH-5 have no field of their own: the MSH segment text carries them
 ]
 
 # -- capture generation ------------------------------------------------------------------------------------------
@@ -277,9 +282,22 @@ for m in pkgutil.iter_modules(d.__path__):
     if hasattr(mod, "SPEC"):
         specs.append(mod.SPEC); names.append(mod.SPEC.name)
 t = time.perf_counter()
+c = time.process_time()
 r = run_capture(sys.argv[1], specs)
 dt = time.perf_counter() - t
-print(json.dumps({"seconds": dt, "packets": r.stats.read.packets, "dissectors": names,
+cpu = time.process_time() - c
+ids = {"dhcp_hostname": set(), "dhcp_vendor_class": set(), "http_user_agent": set(), "tls_sni": set(),
+       "dicom_ae_title": set(), "hl7_msh3_msh5": set()}
+for o in r.observations:
+    k, ev = o.kind.value, o.evidence
+    if k == "hostname" and ev.protocol == "dhcp":
+        ids["dhcp_hostname"].add(o.value)
+    elif k == "hl7_application":
+        ids["hl7_msh3_msh5"].add(o.value)
+    elif k in ids:
+        ids[k].add(o.value)
+print(json.dumps({"seconds": dt, "cpu_seconds": cpu, "packets": r.stats.read.packets, "dissectors": names,
+  "identities": {k: sorted(v) for k, v in ids.items()},
   "observations": len(r.observations), "findings": len(r.findings), "conversations": len(r.conversations),
   "payloads": r.stats.payloads, "dissector_errors": r.stats.dissector_errors, "peak_flows": r.stats.peak_flows,
   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -293,29 +311,64 @@ def run_ours(path: Path) -> dict[str, object]:
     return result
 
 
+# tshark -T fields column (in TSHARK_FIELDS order) -> identity name compared with ours.
+_TSHARK_IDS = ["dhcp_hostname", "dhcp_vendor_class", "http_user_agent", "tls_sni", "dicom_ae_title",
+               "dicom_ae_title", "hl7_msh3_msh5"]  # fmt: skip
+
+
+def _tshark_identities(line: str, ids: dict[str, set[str]]) -> None:
+    """Add the identity values of one ``-T fields`` output line (several occurrences are comma separated)."""
+    for name, column in zip(_TSHARK_IDS, line.rstrip("\n").split("\t"), strict=False):
+        for value in column.split(",") if column else ():
+            if name == "hl7_msh3_msh5":  # the MSH segment text: MSH|^~\&|MSH-3|MSH-4|MSH-5|...
+                parts = value.split("|")
+                if parts[0] == "MSH":
+                    ids[name].update(part.strip() for part in parts[2:5:2] if part.strip())
+                continue
+            value = value.strip()
+            if value:
+                ids[name].add(value)
+
+
+def compare_identities(ours: dict[str, list[str]], theirs: dict[str, list[str]]) -> dict[str, object]:
+    """Per identity field: how many distinct values each tool found and which only one of them found."""
+    out: dict[str, object] = {}
+    for name in sorted(set(ours) | set(theirs)):
+        a, b = set(ours.get(name, [])), set(theirs.get(name, []))
+        out[name] = {"ours": len(a), "tshark": len(b), "only_ours": sorted(a - b)[:5], "only_tshark": sorted(b - a)[:5]}
+    return out
+
+
 def run_tshark(path: Path, packets: int) -> dict[str, object]:
     """tshark -T fields over the same file; peak RSS of the child from getrusage."""
     cmd = ["tshark", "-n", "-r", str(path), "-d", "tcp.port==104,dicom", "-d", "tcp.port==2575,hl7", "-T", "fields"]
     for f in TSHARK_FIELDS:
         cmd += ["-e", f]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = usage.ru_maxrss
+    cpu_before = usage.ru_utime + usage.ru_stime
     t = time.perf_counter()
     lines = 0
     nonempty = 0
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+    ids: dict[str, set[str]] = {name: set() for name in _TSHARK_IDS}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines += 1
             if line.strip():
                 nonempty += 1
+                _tshark_identities(line, ids)
     dt = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = usage.ru_maxrss
     return {
         "seconds": dt,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
         "packets": lines,
         "rows_with_fields": nonempty,
         "peak_rss_mb": max(after, before) / 1024,
         "command": " ".join(cmd),
+        "identities": {k: sorted(v) for k, v in ids.items()},
     }
 
 
@@ -334,22 +387,38 @@ def main() -> None:
             t = time.perf_counter()
             generate(path, size)
             print(f"generated {path} ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+        load_before = os.getloadavg()[0]
         ours = run_ours(path)
+        ours["load_average_1min"] = load_before
+        if size not in args.tshark_sizes or not shutil.which("tshark"):
+            ours.pop("identities", None)
         pps = int(ours["packets"]) / float(ours["seconds"])  # type: ignore[call-overload, arg-type]
         run: dict[str, object] = {"file": str(path), "size_mb": path.stat().st_size / 1e6, "ours": ours}
         ours["packets_per_second"] = pps
         print(
             f"{size:>11,} ours:   {pps:>10,.0f} packets/s  peak RSS {ours['peak_rss_mb']:.0f} MB  "
-            f"dissectors={ours['dissectors']} observations={ours['observations']}"
+            f"load {load_before:.1f}  dissectors={ours['dissectors']} observations={ours['observations']}"
         )
         if size in args.tshark_sizes and shutil.which("tshark"):
+            load_tshark = os.getloadavg()[0]
             ts = run_tshark(path, size)
+            ts["load_average_1min"] = load_tshark
             tpps = int(ts["packets"]) / float(ts["seconds"])  # type: ignore[call-overload, arg-type]
             ts["packets_per_second"] = tpps
             run["tshark"] = ts
             run["speedup"] = pps / tpps
+            # On a shared machine the CPU share each tool gets varies; CPU seconds show the work itself.
+            run["speedup_cpu"] = float(ts["cpu_seconds"]) / float(ours["cpu_seconds"])  # type: ignore[arg-type]
             rss = ts["peak_rss_mb"]
-            print(f"{size:>11,} tshark: {tpps:>10,.0f} packets/s  peak RSS {rss:.0f} MB  ratio {pps / tpps:.1f}x")
+            print(
+                f"{size:>11,} tshark: {tpps:>10,.0f} packets/s  peak RSS {rss:.0f} MB  load {load_tshark:.1f}  "
+                f"ratio {pps / tpps:.1f}x (CPU seconds: ours {float(ours['cpu_seconds']):.1f}, "  # type: ignore[arg-type]
+                f"tshark {float(ts['cpu_seconds']):.1f}, ratio {run['speedup_cpu']:.1f}x)"  # type: ignore[arg-type]
+            )
+            same = compare_identities(ours.pop("identities"), ts.pop("identities"))  # type: ignore[arg-type]
+            run["identities"] = same
+            for name, row in same.items():
+                print(f"{'':>11} identities {name}: {row}")
         runs.append(run)
     report["runs"] = runs
     report["python"] = sys.version

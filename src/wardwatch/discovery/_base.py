@@ -11,15 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from sys import intern
 
-from wardwatch.domain.observations import Endpoint, Evidence, Finding, Observation
+from wardwatch.domain.observations import Endpoint, Evidence, Finding, FindingKind, Observation, ObservationKind
 
 __all__ = ["Dissector", "DissectorSpec", "Payload", "Result"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Payload:
-    """Application bytes of one direction of one conversation, with who sent them to whom."""
+    """Application bytes of one direction of one conversation, with who sent them to whom.
+
+    Read-only by contract (dissectors never change it).  Not a frozen dataclass only because the flow table
+    builds one per payload and a frozen one costs five times as much to construct.
+    """
 
     source: Endpoint
     """The sender."""
@@ -45,10 +50,17 @@ class Payload:
     """EtherType or 802.3 length/SNAP type for ``l2`` payloads."""
     tls: bool = False
     """True when the flow table saw a TLS handshake on this conversation."""
+    recorded: Callable[[Endpoint, ObservationKind | FindingKind, str], bool] | None = None
+    """Set by the flow table: ``recorded(endpoint, kind, value)`` is True when the table already holds that
+    observation (``value``) or finding (``value`` is the detail) and will drop a repeat (it counts it).  A
+    dissector may then skip building the result (its evidence is never used); the output is the same."""
 
     def evidence(self, protocol: str, detail: str | None = None) -> Evidence:
-        """Evidence pointing at this payload's first packet."""
-        return Evidence(self.file, f"packet {self.packet}", protocol, detail)
+        """Evidence pointing at this payload's first packet.
+
+        ``detail`` is interned: the same few explanations recur in thousands of kept results.
+        """
+        return Evidence(self.file, f"packet {self.packet}", protocol, intern(detail) if detail else detail)
 
     @property
     def client(self) -> Endpoint:

@@ -5,6 +5,8 @@ Private to ``wardwatch.discovery``.  Everything here is pure and total: no helpe
 
 from __future__ import annotations
 
+from sys import intern
+
 from wardwatch.discovery._base import Payload
 from wardwatch.domain.observations import Endpoint, Finding, FindingKind, Observation, ObservationKind
 
@@ -50,8 +52,9 @@ def observation(
     protocol: str,
     detail: str | None = None,
 ) -> Observation:
-    """An observation about ``endpoint`` with evidence pointing at ``payload``."""
-    return Observation(endpoint, kind, value, payload.seen_at, payload.evidence(protocol, detail))
+    """An observation about ``endpoint`` with evidence pointing at ``payload`` (``value`` interned: values
+    recur across devices and a capture's results are kept whole)."""
+    return Observation(endpoint, kind, intern(value), payload.seen_at, payload.evidence(protocol, detail))
 
 
 def finding(
@@ -62,5 +65,5 @@ def finding(
     protocol: str,
     evidence_detail: str | None = None,
 ) -> Finding:
-    """A finding about ``endpoint`` with evidence pointing at ``payload``."""
-    return Finding(endpoint, kind, detail, payload.seen_at, payload.evidence(protocol, evidence_detail))
+    """A finding about ``endpoint`` with evidence pointing at ``payload`` (``detail`` interned)."""
+    return Finding(endpoint, kind, intern(detail), payload.seen_at, payload.evidence(protocol, evidence_detail))

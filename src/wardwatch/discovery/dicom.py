@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Final
 
 from wardwatch.discovery._base import DissectorSpec, Payload, Result
@@ -163,7 +164,7 @@ def _sop_class_detail(uid: str) -> str:
     return "SOP class not in Wardwatch's table"
 
 
-def _observations(payload: Payload, association: _Association) -> Iterator[Observation | Finding]:
+def _observations(payload: Payload, association: _Association) -> Iterator[Observation | Finding | None]:
     """What an A-ASSOCIATE-RQ or -AC proves about the requestor and the acceptor."""
     requestor_sent = association.pdu_type == _A_ASSOCIATE_RQ
     requestor, acceptor = (
@@ -172,8 +173,13 @@ def _observations(payload: Payload, association: _Association) -> Iterator[Obser
     pdu = "A-ASSOCIATE-RQ" if requestor_sent else "A-ASSOCIATE-AC"
     echoed = "" if requestor_sent else " (echoed)"
 
-    def observe(endpoint: Endpoint, kind: ObservationKind, value: str, detail: str) -> Observation:
-        return Observation(endpoint, kind, value, payload.seen_at, payload.evidence(PROTOCOL, f"{pdu}: {detail}"))
+    recorded = payload.recorded
+
+    def observe(endpoint: Endpoint, kind: ObservationKind, value: str, detail: str) -> Observation | None:
+        if recorded is not None and recorded(endpoint, kind, value):
+            return None  # the consumer has it already: skip building the evidence
+        evidence = payload.evidence(PROTOCOL, f"{pdu}: {detail}")
+        return Observation(endpoint, kind, intern(value), payload.seen_at, evidence)
 
     if association.calling_ae is not None:
         yield observe(requestor, ObservationKind.DICOM_AE_TITLE, association.calling_ae, f"calling AE title{echoed}")
@@ -259,7 +265,7 @@ def dissect(payload: Payload) -> Result:
     association = _parse_associate(data)
     if association is None:  # P-DATA-TF, A-RELEASE, A-ABORT (or not DICOM): nothing to say
         return []
-    return list(_observations(payload, association))
+    return [result for result in _observations(payload, association) if result is not None]
 
 
 SPEC: Final = DissectorSpec(

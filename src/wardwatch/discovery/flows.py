@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from sys import intern
 
 from wardwatch.discovery._base import DissectorSpec, Payload
 from wardwatch.domain.observations import (
@@ -123,7 +124,7 @@ class CaptureResult:
 class _Half:
     """One direction of a TCP flow."""
 
-    __slots__ = ("buf", "bypass", "done", "first_number", "first_ts", "next_seq", "packets", "pending")
+    __slots__ = ("buf", "bypass", "collecting", "done", "first_number", "first_ts", "next_seq", "packets", "pending")
 
     def __init__(self) -> None:
         self.next_seq: int | None = None
@@ -135,6 +136,8 @@ class _Half:
         self.packets = 0
         self.bypass = 0
         """What the reader may count without us: 0 nothing, 1 segments without payload, 2 any segment."""
+        self.collecting = False
+        """Listed in ``TcpBypass.data``: the reader appends in-order segments to ``buf`` itself."""
 
 
 class _Flow:
@@ -245,6 +248,8 @@ class FlowTable:
         self._conversations: dict[tuple[bytes | None, bytes | None, int, int], _Conv] = {}
         self._addr: dict[bytes, tuple[str, int]] = {}
         self._endpoints: dict[tuple[bytes | None, bytes | None], Endpoint] = {}
+        self._bindings = 0  # bumped whenever a table _trusted_mac reads changes (invalidates _endpoint_cache)
+        self._endpoint_cache: dict[tuple[bytes | None, bytes | None], tuple[int, Endpoint]] = {}
         self._mac_ip: dict[tuple[bytes, int], bytes] = {}
         self._ip_mac: dict[bytes, tuple[bytes, int, float]] = {}
         self._arp: dict[bytes, tuple[bytes, int, float]] = {}
@@ -259,10 +264,13 @@ class FlowTable:
         Once a TCP direction has been seen (and, for segments with payload, once its stream prefix has been
         handed over), its later segments without SYN, FIN or RST change nothing but the flow's counters: the
         table lists such directions in the returned object, and a reader given it counts those packets itself
-        instead of building a :class:`Packet` for :meth:`add`.  The result is the same as feeding every packet.
+        instead of building a :class:`Packet` for :meth:`add`.  Likewise, while a direction collects its stream
+        prefix in order (no hole held, prefix not full), the reader appends its next in-order segments to the
+        prefix itself (``TcpBypass.data``).  The result is the same as feeding every packet.
         """
         if self._bypass is None:
             self._bypass = TcpBypass()
+            self._bypass.stream_cap = self.config.stream_cap
             self._bypass_until()
         return self._bypass
 
@@ -374,6 +382,15 @@ class FlowTable:
             # A side's bypass state should be 1 + done once it has a packet (``_offer_bypass``).
             if (c.bypass <= c.done and c.packets) or (s.bypass <= s.done and s.packets):
                 self._offer_bypass(flow, self._bypass)
+            # While a side collects its prefix in order, the reader may append its next segments itself.
+            collect = half.buf is not None and not half.done and half.next_seq is not None and not half.pending
+            if collect != half.collecting and flow.bypass_keys is not None:
+                half.collecting = collect
+                bkey = flow.bypass_keys[0 if fwd else 1]
+                if collect:
+                    self._bypass.data[bkey] = (flow, half)
+                else:
+                    self._bypass.data.pop(bkey, None)
 
     @staticmethod
     def _offer_bypass(flow: _Flow, bypass: TcpBypass) -> None:
@@ -469,6 +486,10 @@ class FlowTable:
     def _dispatch_tcp(self, flow: _Flow, fwd: bool) -> None:
         half = flow.c if fwd else flow.s
         half.done = True
+        if half.collecting:
+            half.collecting = False
+            if self._bypass is not None and flow.bypass_keys is not None:
+                self._bypass.data.pop(flow.bypass_keys[0 if fwd else 1], None)
         data = bytes(half.buf) if half.buf else b""
         half.buf = bytearray()  # keeps "this side spoke" while releasing the bytes
         half.pending = None
@@ -545,19 +566,11 @@ class FlowTable:
     def _payload(self, flow: _Flow, fwd: bool, transport: str, data: bytes, number: int, ts: float) -> Payload:
         client = self._endpoint(flow.c_ip, flow.c_mac)
         server = self._endpoint(flow.s_ip, flow.s_mac)
-        return Payload(
-            source=client if fwd else server,
-            destination=server if fwd else client,
-            transport=transport,
-            source_port=flow.c_port if fwd else flow.s_port,
-            destination_port=flow.s_port if fwd else flow.c_port,
-            from_client=fwd,
-            data=data,
-            seen_at=_when(ts),
-            file=self.file,
-            packet=number,
-            tls=flow.tls,
-        )
+        if fwd:  # positional: this runs once per payload
+            return Payload(client, server, transport, flow.c_port, flow.s_port, True, data, _when(ts), self.file,
+                           number, None, flow.tls, self._recorded)  # fmt: skip
+        return Payload(server, client, transport, flow.s_port, flow.c_port, False, data, _when(ts), self.file,
+                       number, None, flow.tls, self._recorded)  # fmt: skip
 
     def _l2_frame(self, p: Packet) -> None:
         spec = self._l2[p.ethertype]
@@ -583,6 +596,14 @@ class FlowTable:
         self._run(spec, payload)
 
     # -- results --------------------------------------------------------------------------------------------
+    def _recorded(self, endpoint: Endpoint, kind: ObservationKind | FindingKind, value: str) -> bool:
+        """``Payload.recorded``: is this fact already kept?  A True answer counts the repeat."""
+        known = self._observations if isinstance(kind, ObservationKind) else self._findings
+        if (endpoint, kind, value) in known:
+            self.stats.duplicates += 1
+            return True
+        return False
+
     def _observe(self, obs: Observation) -> None:
         key = (obs.endpoint, obs.kind, obs.value)
         if key in self._observations:
@@ -598,7 +619,7 @@ class FlowTable:
             self._findings[key] = finding
 
     def _evidence(self, number: int, protocol: str, detail: str | None = None) -> Evidence:
-        return Evidence(self.file, f"packet {number}", protocol, detail)
+        return Evidence(self.file, f"packet {number}", protocol, intern(detail) if detail else detail)
 
     def _service(self, ip: bytes, mac: bytes | None, transport: str, port: int, p: Packet) -> None:
         key = (ip, 6 if transport == "tcp" else 17, port)
@@ -634,7 +655,7 @@ class FlowTable:
             Finding(
                 self._endpoint(inside, mac),
                 FindingKind.EXTERNAL_PEER,
-                f"talks to public address {outside_text} ({transport}/{flow.s_port})",
+                intern(f"talks to public address {outside_text} ({transport}/{flow.s_port})"),
                 _when(p.ts),
                 self._evidence(p.number, transport, f"first packet to or from {outside_text}"),
             )
@@ -675,14 +696,18 @@ class FlowTable:
         if known is None:
             if len(self._mac_ip) < _TABLE_CAP:
                 self._mac_ip[(mac, fam)] = ip
+                self._bindings += 1
         elif known != ip and known is not _MULTI:
             self._mac_ip[(mac, fam)] = _MULTI
+            self._bindings += 1
         seen = self._ip_mac.get(ip)
         if seen is None:
             if len(self._ip_mac) < _TABLE_CAP:
                 self._ip_mac[ip] = (mac, number, ts)
+                self._bindings += 1
         elif seen[0] != mac and seen[0] is not _MULTI:
             self._ip_mac[ip] = (_MULTI, number, ts)
+            self._bindings += 1
 
     def _arp_packet(self, p: Packet) -> None:
         mac, ip = p.src_mac, p.src_ip
@@ -690,6 +715,7 @@ class FlowTable:
             return
         if ip not in self._arp and len(self._arp) < _TABLE_CAP:
             self._arp[ip] = (mac, p.number, p.ts)
+            self._bindings += 1
         self._learn(mac, ip, p.number, p.ts)
 
     def _trusted_mac(self, ip: bytes | None, mac: bytes | None) -> bytes | None:
@@ -709,6 +735,17 @@ class FlowTable:
         return None
 
     def _endpoint(self, ip: bytes | None, mac: bytes | None) -> Endpoint:
+        # What _trusted_mac says only changes when a binding table does: remember it until then.
+        hit = self._endpoint_cache.get((ip, mac))
+        if hit is not None and hit[0] == self._bindings:
+            return hit[1]
+        endpoint = self._endpoint_slow(ip, mac)
+        if len(self._endpoint_cache) >= 100_000:
+            self._endpoint_cache.clear()
+        self._endpoint_cache[(ip, mac)] = (self._bindings, endpoint)
+        return endpoint
+
+    def _endpoint_slow(self, ip: bytes | None, mac: bytes | None) -> Endpoint:
         key = (ip, self._trusted_mac(ip, mac))
         found = self._endpoints.get(key)
         if found is None:
@@ -751,6 +788,7 @@ class FlowTable:
                 self._bypass.any.pop(bkey, None)
                 self._bypass.empty.pop(bkey, None)
                 self._bypass.fin.pop(bkey, None)
+                self._bypass.data.pop(bkey, None)
         key = (flow.c_ip, flow.s_ip, flow.proto, flow.s_port)
         conv = self._conversations.get(key)
         if conv is None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Final
 
 from wardwatch.discovery._base import DissectorSpec, Payload, Result
@@ -147,16 +148,23 @@ def _add_segment(message: _Message, name: str, fields: list[str]) -> None:
                     message.devices.append((value, where))
 
 
-def _results(payload: Payload, message: _Message) -> Iterator[Observation | Finding]:
-    """What one message proves about its sender and receiver."""
+def _results(
+    payload: Payload, message: _Message, seen: set[tuple[Endpoint, str, str]]
+) -> Iterator[Observation | Finding]:
+    """What one message proves about its sender and receiver (facts already in ``seen`` are left out)."""
     message_type = message.msh_field(9)
     label = message_type or "message"
     ack = f", MSA-1 {message.acknowledgement}" if message.acknowledgement else ""
+    recorded = payload.recorded
 
     def observe(endpoint: Endpoint, kind: ObservationKind, value: str | None, where: str) -> Iterator[Observation]:
-        if value is not None:
-            detail = f"{where} (message {message.number} in stream, {label}{ack})"
-            yield Observation(endpoint, kind, value, payload.seen_at, payload.evidence(PROTOCOL, detail))
+        if value is None or (endpoint, kind, value) in seen:
+            return
+        seen.add((endpoint, kind, value))
+        if recorded is not None and recorded(endpoint, kind, value):
+            return  # the consumer has it already: skip building the evidence
+        detail = f"{where} (message {message.number} in stream, {label}{ack})"
+        yield Observation(endpoint, kind, intern(value), payload.seen_at, payload.evidence(PROTOCOL, detail))
 
     sender, receiver = payload.source, payload.destination
     yield from observe(sender, ObservationKind.HL7_APPLICATION, message.msh_field(3), "MSH-3 sending application")
@@ -169,10 +177,16 @@ def _results(payload: Payload, message: _Message) -> Iterator[Observation | Find
     for value, where in message.devices:
         yield from observe(sender, ObservationKind.HL7_DEVICE_ID, value, where)
     if message.has_pid and not payload.tls:
+        detail = f"HL7 {label} message with a PID segment (patient identification) sent without TLS"
+        if (sender, FindingKind.PHI_CLEARTEXT, detail) in seen:
+            return
+        seen.add((sender, FindingKind.PHI_CLEARTEXT, detail))
+        if recorded is not None and recorded(sender, FindingKind.PHI_CLEARTEXT, detail):
+            return
         yield Finding(
             sender,
             FindingKind.PHI_CLEARTEXT,
-            f"HL7 {label} message with a PID segment (patient identification) sent without TLS",
+            intern(detail),
             payload.seen_at,
             payload.evidence(PROTOCOL, f"PID segment in message {message.number} in stream"),
         )
@@ -190,15 +204,7 @@ def dissect(payload: Payload) -> Result:
     results: list[Observation | Finding] = []
     seen: set[tuple[Endpoint, str, str]] = set()
     for message in _messages(data):
-        for result in _results(payload, message):
-            key = (
-                (result.endpoint, result.kind, result.value)
-                if isinstance(result, Observation)
-                else (result.endpoint, result.kind, result.detail)
-            )
-            if key not in seen:
-                seen.add(key)
-                results.append(result)
+        results.extend(_results(payload, message, seen))
     return results
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "PcapReader",
     "FlowCounters",
     "ReadStats",
+    "StreamPrefix",
     "TcpBypass",
     "read_packets",
 ]
@@ -82,6 +83,7 @@ _ETH_IP4 = struct.Struct("!6s6s4xH2xH1xB2x4s4s")
 # offset, protocol, then (for a 20-byte IPv4 header) TCP data offset and flags.
 _BYPASS_HDR = struct.Struct("!HBxH2xHxB22xBB")
 _TCP = struct.Struct("!HHIIBB")
+_SEQ = struct.Struct("!I")
 _UDP = struct.Struct("!HHH")
 
 
@@ -201,8 +203,15 @@ class FlowCounters(Protocol):
     closed: bool
 
 
+class StreamPrefix(Protocol):
+    """The stream-prefix state a :attr:`TcpBypass.data` entry carries (the flow table's TCP directions)."""
+
+    buf: bytearray | None
+    next_seq: int | None
+
+
 class TcpBypass:
-    """Packets a consumer only needs counted, so the reader never builds a :class:`Packet` for them.
+    """Packets a consumer only needs counted or appended, so the reader never builds a :class:`Packet` for them.
 
     A consumer that has finished with one direction of a TCP conversation (it keeps no more bytes of it) puts
     the direction in :attr:`any` (or, while it still wants that direction's data, in :attr:`empty`, which
@@ -211,11 +220,14 @@ class TcpBypass:
     direction, with no SYN, FIN or RST flag and a timestamp before :attr:`until`, the reader only adds 1 to
     the entry's ``packets``, the IP length to its ``bytes`` and sets its ``last_ts``; every other packet is
     yielded as usual.  A FIN segment (without SYN or RST) of a direction also listed in :attr:`fin` is counted
-    the same way and sets the entry's ``closed``.  Used by the pcap (not pcapng) reader; read statistics count
-    bypassed packets too.
+    the same way and sets the entry's ``closed``.  A direction in :attr:`data` is collecting its stream prefix:
+    a segment of it with payload, no SYN/FIN/RST, whose sequence number is the entry's ``next_seq`` and whose
+    payload fits without filling the prefix (``len(buf) + len(payload) < stream_cap``) is appended to ``buf``,
+    ``next_seq`` advanced and the flow counted, exactly what the consumer would do with it.  Used by the pcap
+    (not pcapng) reader; read statistics count bypassed packets too.
     """
 
-    __slots__ = ("any", "empty", "fin", "until")
+    __slots__ = ("any", "data", "empty", "fin", "stream_cap", "until")
 
     def __init__(self) -> None:
         self.any: dict[bytes, FlowCounters] = {}
@@ -224,6 +236,10 @@ class TcpBypass:
         """Directions whose payload-less packets are counted only."""
         self.fin: dict[bytes, FlowCounters] = {}
         """Directions (also in :attr:`any`) whose FIN segments only count and close the flow."""
+        self.data: dict[bytes, tuple[FlowCounters, StreamPrefix]] = {}
+        """Directions collecting their stream prefix: their in-order segments are appended by the reader."""
+        self.stream_cap = 0
+        """Prefix size at which the consumer hands the prefix over (the reader never reaches it)."""
         self.until = -math.inf
         """Packets at or after this capture time are always yielded (the consumer has timed work due)."""
 
@@ -377,6 +393,9 @@ class PcapReader:
         by_any = bypass.any if bypass is not None else {}
         by_empty = bypass.empty if bypass is not None else {}
         by_fin = bypass.fin if bypass is not None else {}
+        by_data = bypass.data if bypass is not None else {}
+        cap = bypass.stream_cap if bypass is not None else 0
+        seq_at = _SEQ.unpack_from
         # The consumer only runs while we are suspended in a yield: refreshed after each one.
         until = bypass.until if bypass is not None else -math.inf
         buflen = len(buf)
@@ -413,31 +432,45 @@ class PcapReader:
                 with_data = counters is not None
                 if counters is None:
                     counters = by_empty.get(key)
-                if counters is not None:
+                entry = by_data.get(key) if by_data and not with_data else None
+                if counters is not None or entry is not None:
                     etype, vihl, total, frag, proto, doff, flags = bypass_hdr(buf, off + 28)
                     ip_len = incl - 14
                     if total < ip_len:
                         ip_len = total
                     start = 20 + (doff >> 4) * 4
                     flags &= 7  # FIN, SYN, RST
-                    if (
-                        etype == 0x0800
-                        and vihl == 0x45
-                        and proto == 6
-                        and not frag & 0x1FFF
-                        and doff >= 0x50
-                        and (start == ip_len or with_data and start < ip_len)
-                        and (not flags or flags == 1 and key in by_fin)
-                    ):
-                        ts = sec + frac * tick
-                        if ts < until:
-                            counters.packets += 1
-                            counters.bytes += ip_len
-                            counters.last_ts = ts
-                            if flags:
-                                counters.closed = True
-                            off = end
-                            continue
+                    if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x1FFF and doff >= 0x50:
+                        if (
+                            counters is not None
+                            and (start == ip_len or with_data and start < ip_len)
+                            and (not flags or flags == 1 and key in by_fin)
+                        ):
+                            ts = sec + frac * tick
+                            if ts < until:
+                                counters.packets += 1
+                                counters.bytes += ip_len
+                                counters.last_ts = ts
+                                if flags:
+                                    counters.closed = True
+                                off = end
+                                continue
+                        elif entry is not None and start < ip_len and not flags:
+                            # A direction collecting its prefix (TcpBypass.data): append in-order data here.
+                            flow, prefix = entry
+                            held = prefix.buf
+                            seq = prefix.next_seq
+                            size = ip_len - start
+                            if held is not None and seq_at(buf, off + 54)[0] == seq and len(held) + size < cap:
+                                ts = sec + frac * tick
+                                if ts < until:
+                                    held += buf[off + 30 + start : off + 30 + ip_len]
+                                    prefix.next_seq = (seq + size) & 0xFFFFFFFF
+                                    flow.packets += 1
+                                    flow.bytes += ip_len
+                                    flow.last_ts = ts
+                                    off = end
+                                    continue
             if fast and incl >= 54 and buf[off + 28] == 8 and buf[off + 29] == 0 and buf[off + 30] == 0x45:
                 # Fast path: untagged Ethernet, IPv4 without options, first fragment, TCP or UDP.
                 dmac, smac, total, frag, proto, src, dst = eth_ip4(buf, off + 16)
