@@ -53,3 +53,21 @@ def test_internet_peers_are_not_devices_but_findings_and_conversations_are_count
     assert records[0].protocols == ["dhcp"]
     assert is_internal("fd00::1")
     assert not is_internal("2001:4860:4860::8888")
+
+
+def test_a_dhcp_client_before_its_lease_does_not_get_the_unspecified_address() -> None:
+    mac = "00:40:ad:01:02:03"
+    records = group_endpoints(
+        [
+            seen(K.HOSTNAME, "pump-137892", mac=mac, ip="0.0.0.0"),  # DHCPDISCOVER from 0.0.0.0
+            seen(K.DHCP_VENDOR_CLASS, "Baxter", mac=mac, ip="0.0.0.0"),
+            seen(K.SERVICE, "tcp/443", mac=mac, ip="10.1.0.10"),
+        ]
+    )
+    assert [r.key for r in records] == [f"mac:{mac}"]
+    assert records[0].ips == {"10.1.0.10"}
+
+
+def test_a_device_seen_only_before_its_lease_has_no_address() -> None:
+    records = group_endpoints([seen(K.HOSTNAME, "pump-1", mac="00:40:ad:01:02:04", ip="0.0.0.0")])
+    assert records[0].ips == set()

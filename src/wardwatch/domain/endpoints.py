@@ -53,13 +53,25 @@ class EndpointRecord:
         return sorted(names)
 
 
+def _assignable(ip: str) -> bool:
+    """Whether a device can hold this address: not 0.0.0.0 / ``::`` (a DHCP client before its lease), not
+    multicast, not the limited broadcast."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if address.is_unspecified or address.is_multicast:
+        return False
+    return not (address.version == 4 and address.packed == b"\xff\xff\xff\xff")
+
+
 def _bindings(observations: Iterable[Observation]) -> dict[str, str]:
     """IP -> MAC, from observations that carry both, leaving out routers' MACs and ambiguous IPs."""
     macs_by_ip: dict[str, set[str]] = defaultdict(set)
     ips_by_mac: dict[str, set[str]] = defaultdict(set)
     for observation in observations:
         endpoint = observation.endpoint
-        if endpoint.mac and endpoint.ip:
+        if endpoint.mac and endpoint.ip and _assignable(endpoint.ip):
             macs_by_ip[endpoint.ip].add(endpoint.mac)
             ips_by_mac[endpoint.mac].add(endpoint.ip)
     routers = {mac for mac, ips in ips_by_mac.items() if len(ips) > ROUTER_IP_THRESHOLD}
@@ -116,7 +128,7 @@ def group_endpoints(
             found = records[key] = EndpointRecord(key)
         if key.startswith("mac:"):
             found.macs.add(key[4:])
-        if endpoint.ip and (key.startswith("ip:") or bound.get(endpoint.ip) == key[4:]):
+        if endpoint.ip and _assignable(endpoint.ip) and (key.startswith("ip:") or bound.get(endpoint.ip) == key[4:]):
             found.ips.add(endpoint.ip)
         return found
 
