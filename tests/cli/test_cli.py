@@ -64,7 +64,9 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(cli: CliRunner) -> 
     assert len(lines) == 1
     assert "row 4" in lines[0] and "MAC Address" in lines[0]
     assert json.loads(invoke(cli, "devices", "list", "--json")[1])["total"] == 0
-    assert invoke(cli, "devices", "show", "nope")[0] == 2
+    code, _, err = invoke(cli, "devices", "show", "no[pe]'")
+    assert code == 2
+    assert err.strip().endswith('"no[pe]\'"')  # the whole reference, brackets and closing quote included
     assert invoke(cli, "devices", "list", "--criticality", "scary")[0] == 2
     assert invoke(cli, "inventory", "import", "/does/not/exist.csv")[0] == 2
 

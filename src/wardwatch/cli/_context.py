@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,7 +50,7 @@ def engine() -> Engine:
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print one line to stderr and exit."""
-    stderr.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -59,7 +60,9 @@ def handled() -> Iterator[None]:
     try:
         yield
     except (IngestError, StoreError, UsageError, LookupError) as e:
-        fail(str(e).strip("'\""), EXIT_BAD_INPUT)
+        # KeyError quotes its message; take the message itself rather than strip quotes (which ate a closing one)
+        message = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+        fail(message, EXIT_BAD_INPUT)
     except SQLAlchemyError as e:
         logger.debug("database error", exc_info=True)
         reason = str(getattr(e, "orig", e)).strip().splitlines()[0]
