@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ def _alembic_config() -> Config:
     return config
 
 
+@functools.cache  # reading the migration scripts costs ~13 ms; they cannot change while the process runs
 def head_revision() -> str:
     """The revision this version of Wardwatch needs."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()

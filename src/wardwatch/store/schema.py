@@ -231,11 +231,205 @@ vulnerability_findings = Table(
     Column("first_seen", UTC_DATETIME, nullable=False),
     Column("last_seen", UTC_DATETIME, nullable=False),
     Column("resolved_at", UTC_DATETIME),  # set when a re-match no longer finds it; cleared if it comes back
+    Column("digest", String(32)),  # of ``detail``: a re-match rewrites a row only when its content changed
     UniqueConstraint("device_id", "vulnerability_id", "component_ref"),
     Index("ix_vulnerability_findings_vulnerability_id", "vulnerability_id"),
 )
 """What the intelligence says about each device: one row per (device, vulnerability or recall, component)."""
 
+intel_records = Table(
+    "intel_records",
+    metadata,
+    Column("vulnerability_id", _BYTEWISE(80), primary_key=True),
+    Column("digest", String(32), nullable=False),
+    sqlite_with_rowid=False,
+)
+"""Content digest of each NVD / CVE 5 record as of the last match: an NVD delta re-matches only what changed."""
+
+intel_files = Table(
+    "intel_files",
+    metadata,
+    Column("name", _BYTEWISE(300), primary_key=True),  # "<kind>/<stored file name>"
+    Column("kind", String(20), nullable=False),
+    Column("matched_at", UTC_DATETIME, nullable=False),
+    sqlite_with_rowid=False,
+)
+"""The stored intelligence files the findings were last matched against."""
+
+intel_state = Table(
+    "intel_state",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""Matching bookkeeping (``matched_at``: when the inventory was last matched)."""
+
+sbom_links = Table(
+    "sbom_links",
+    metadata,
+    Column("vendor_key", _BYTEWISE(200), primary_key=True),
+    Column("model_key", _BYTEWISE(300), primary_key=True),
+    Column("manufacturer", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("sbom", String(300), nullable=False),  # "<kind>/<stored file name>"
+    Column("linked_by", String(20), nullable=False),  # "metadata" or "explicit"
+    Column("linked_at", UTC_DATETIME, nullable=False),
+)
+"""Which SBOM describes which device model: every device of the model gets the SBOM's component findings."""
+
 # --- risk (revision 0004) -----------------------------------------------------------------------------------------
 
+risk_explanations = Table(
+    "risk_explanations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", String(32), nullable=False, unique=True),  # BLAKE2b-128 of ``explanation``
+    Column("explanation", Text, nullable=False),  # JSON: summary, matrix, score, likelihood, severity, ssvc, findings
+    Column("policy_version", String(20), nullable=False),
+)
+"""Explanations of scores, each distinct text once: devices with the same inputs share one (200,000 devices of a
+few thousand models have ~12,000 distinct explanations; storing them per device wrote 300 MB per rescore)."""
+
+risk_scores = Table(
+    "risk_scores",
+    metadata,
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("likelihood", Integer, nullable=False),
+    Column("severity", Integer, nullable=False),
+    Column("ssvc", String(20), nullable=False),
+    Column("ssvc_vulnerability", String(80)),
+    # No foreign key: PostgreSQL checks one per inserted row (+3 s per 200,000); services.risk writes both tables in
+    # one transaction and deletes only explanations no score uses.
+    Column("explanation_id", Integer, nullable=False, index=True),
+    Column("policy_version", String(20), nullable=False),
+    Column("scored_at", UTC_DATETIME, nullable=False),
+    Index("ix_risk_scores_score", "score"),
+)
+"""Each device's current risk (``domain.risk``), with the policy version it was scored under."""
+
+risk_snapshots = Table(
+    "risk_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("dimension", String(20), nullable=False),  # all | site | unit | type | manufacturer | model
+    Column("key", String(300), nullable=False),
+    Column("devices", Integer, nullable=False),
+    Column("mean_score", Float, nullable=False),
+    Column("max_score", Float, nullable=False),
+    Column("levels", Text, nullable=False),  # JSON: level name -> device count
+    Column("priorities", Text, nullable=False),  # JSON: SSVC priority -> device count
+    Column("policy_version", String(20), nullable=False),
+    UniqueConstraint("day", "dimension", "key"),
+)
+"""Daily rollups of ``risk_scores``, for trends."""
+
+rubric_answers = Table(
+    "rubric_answers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("manufacturer", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("vulnerability_id", _BYTEWISE(80), nullable=False),  # "" = every vulnerability of the model
+    Column("answers", Text, nullable=False),  # JSON: rubric question code -> answer
+    Column("answered_by", String(200), nullable=False),
+    Column("answered_at", UTC_DATETIME, nullable=False),
+    UniqueConstraint("manufacturer", "model", "vulnerability_id"),
+)
+"""Medical-device CVSS rubric answers per device model, and per (model, vulnerability)."""
+
+risk_acceptances = Table(
+    "risk_acceptances",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("vulnerability_id", _BYTEWISE(80)),  # NULL = the whole device
+    Column("approver", String(200), nullable=False),
+    Column("justification", Text, nullable=False),
+    Column("controls", Text, nullable=False),  # JSON list of compensating controls
+    Column("expires_on", Date, nullable=False),
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("revoked_at", UTC_DATETIME),
+)
+"""Risk acceptances (exceptions): a device or one finding accepted until ``expires_on``."""
+
 # --- accounts and jobs (revision 0005) ----------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", _BYTEWISE(100), nullable=False, unique=True),
+    Column("display_name", String(200)),
+    Column("role", String(20), nullable=False),
+    Column("unit", String(200)),  # a clinician's department: the devices they see
+    Column("auth_provider", String(20), nullable=False),  # "local" today; "oidc" / "saml" later
+    Column("password_hash", String(200)),  # argon2id; NULL for accounts an external provider authenticates
+    Column("disabled", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", UTC_DATETIME),
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("last_login_at", UTC_DATETIME),
+)
+"""Local accounts: one role each; passwords only as argon2id hashes; locked for a while after repeated failures."""
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token; the token is not kept
+    Column("prefix", String(16), nullable=False),  # the first characters, to recognise a token in a list
+    Column("scopes", Text, nullable=False),  # space-separated permissions
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("expires_at", UTC_DATETIME),
+    Column("last_used_at", UTC_DATETIME),
+    Column("revoked_at", UTC_DATETIME),
+)
+"""Bearer tokens for machines: a token acts for its user, narrowed to its scopes."""
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the session cookie's value
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("expires_at", UTC_DATETIME, nullable=False),
+)
+"""Browser sessions: the cookie holds a random value, the table only its hash and the session's CSRF token."""
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTC_DATETIME, nullable=False, index=True),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(60), nullable=False, index=True),
+    Column("target", String(300)),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text),
+    Column("address", String(45)),
+)
+"""Who did what, when, to what, and whether it worked.  Append-only: the migration adds triggers that refuse
+UPDATE and DELETE on both databases."""
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("progress", Float, nullable=False),
+    Column("message", Text),
+    Column("input", Text),  # JSON: what the job works on (uploaded file, options)
+    Column("result", Text),  # JSON: its report when it succeeded
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("started_at", UTC_DATETIME),
+    Column("finished_at", UTC_DATETIME),
+)
+"""Background work (uploads processed, later feed syncs and rescoring) with its progress and outcome."""
