@@ -175,3 +175,28 @@ def test_a_feed_json_schema_beside_the_feed_is_skipped_not_fatal(home: Path, tmp
     report = json.loads(out)
     assert report["by_kind"]["kev"]["files"] == 1
     assert [Path(p).name for p in report["skipped"]] == ["known_exploited_vulnerabilities_schema.json"]
+
+
+def test_sbom_linked_by_model_and_intel_match(home: Path, tmp_path: Path) -> None:
+    assert invoke("init")[0] == 0
+    narrow = INTEL / "sbom" / "narrow.sbom.json"
+    code, out, err = invoke("intel", "import", narrow, "--model", "BD Alaris 8015 PC Unit", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert [(s["manufacturer"], s["model"]) for s in report["sbom_links"]] == [("BD", "Alaris 8015 PC Unit")]
+    assert report["match"]["mode"] == "full" and report["match"]["found"] == 0  # no devices yet
+    # the inventory arrives after the intelligence: `findings` re-matches the new devices first
+    cmms = tmp_path / "cmms.csv"
+    cmms.write_text(CMMS_CSV, encoding="utf-8")
+    assert invoke("inventory", "import", cmms)[0] == 0
+    assert invoke("intel", "import", *CSAF)[0] == 0
+    assert {f["vulnerability"] for f in findings("--device", "PUMP-OLD")} == alaris_cves()
+    code, out, _ = invoke("intel", "match", "--json")
+    assert code == 0 and json.loads(out)["mode"] == "unchanged"
+    code, out, _ = invoke("intel", "match", "--full", "--json")
+    full = json.loads(out)
+    assert code == 0 and full["mode"] == "full" and full["new"] == 0 and full["unchanged"] == full["found"] > 0
+    code, out, _ = invoke("intel", "match")
+    assert code == 0 and "matched (unchanged)" in out
+    code, _, err = invoke("intel", "import", narrow, "--model", "Frobnicator 3000")
+    assert code == 2 and "--manufacturer" in err and "Traceback" not in err

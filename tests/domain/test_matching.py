@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,55 @@ def test_recall_by_product_code_and_model() -> None:
         Confidence.CONFIRMED,
     )
     assert match_device(DeviceProfile("pump-2", "BD", "8015", product_code="MEA"), index) == []
+
+
+def _profiles() -> list[DeviceProfile]:
+    """Devices that share facts (same OS, same model, same SBOM) with different ids, versions and vendors."""
+    return [
+        alaris("9.19"), alaris("12.2"), alaris(None), alaris("9.19", manufacturer="Becton Dickinson"),
+        windows("Windows 7", "SP1"), windows("Windows 7", "SP1"), windows("Windows 10", "1607"),
+        DeviceProfile("ws-9", "Philips", "IntelliSpace", os_name="Windows 7", os_version="SP1",
+                      components=SBOM.components),
+        DeviceProfile("mon-1", "Acme Medical", "Vitals Monitor 3", components=SBOM.components),
+        DeviceProfile("mon-2", "Acme Medical", "Vitals Monitor 3", components=SBOM.components),
+        DeviceProfile("", "Acme Medical", "Vitals Monitor 3", components=SBOM.components),
+    ]  # fmt: skip
+
+
+def test_memoised_index_gives_the_same_matches_as_a_fresh_one() -> None:
+    def build() -> IntelIndex:
+        return IntelIndex.build(
+            advisories=[read_csaf(INTEL / "csaf" / f"{n}.json") for n in ("icsma-20-170-06", "icsma-17-017-02")],
+            vulnerabilities=[*read_nvd(INTEL / "nvd" / "CVE-2017-0144.json"), WOLF_CVE, NAUDIO_CVE],
+            kev=read_kev(INTEL / "kev" / "kev_2025-08-25_trimmed.csv").entries,
+            epss=read_epss(INTEL / "epss" / "epss_sample.csv"),
+            vex=[VexStatement("CVE-2099-0001", WOLFSSL.ref, VexStatus.NOT_AFFECTED, author="Acme Medical")],
+            normalize_vendor=manufacturer_catalog().normalize,
+        )
+
+    shared = build()
+    warm = [match_device(p, shared) for p in _profiles() + _profiles()]
+    fresh = [match_device(p, build()) for p in _profiles() + _profiles()]
+    assert warm == fresh
+    assert all(m.device_id == p.device_id for p, found in zip(_profiles(), warm, strict=False) for m in found)
+    assert sum(len(found) for found in warm) > 20  # the profiles do have findings to compare
+
+
+def test_the_most_recently_modified_record_wins() -> None:
+    old = Vulnerability(
+        "CVE-2099-0003",
+        modified=datetime(2025, 1, 1, tzinfo=UTC),
+        configurations=(ConfigNode("OR", matches=(CpeMatch("cpe:2.3:a:wolfssl:wolfssl:*:*:*:*:*:*:*:*", True,
+                                                           version_end_excluding="5.0.0"),)),),
+        source="nvd",
+    )  # fmt: skip
+    withdrawn = replace(
+        old,
+        modified=datetime(2025, 8, 26, tzinfo=UTC),
+        configurations=(ConfigNode("OR", matches=(CpeMatch("cpe:2.3:a:wolfssl:wolfssl:*:*:*:*:*:*:*:*", False),)),),
+    )
+    for order in ([old, withdrawn], [withdrawn, old]):
+        found = match_device(sbom_device(), IntelIndex.build(vulnerabilities=order))
+        assert [m for m in found if m.vulnerability_id == "CVE-2099-0003"] == []
+    found = match_device(sbom_device(), IntelIndex.build(vulnerabilities=[old]))
+    assert [m.component_ref for m in found if m.vulnerability_id == "CVE-2099-0003"] == [WOLFSSL.ref]

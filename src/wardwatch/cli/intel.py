@@ -1,4 +1,4 @@
-"""``wardwatch intel import`` (advisories, feeds, SBOM/VEX) and ``wardwatch findings`` (device × vulnerability)."""
+"""``wardwatch intel import|sync|match`` and ``wardwatch findings`` (stored device × vulnerability findings)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from sqlalchemy import Engine
 
 from wardwatch.cli._context import UsageError, engine, fail, handled, run, settings, stdout
 from wardwatch.cli._output import print_json, print_table
 from wardwatch.domain.intel import VexStatus
 from wardwatch.domain.matching import Confidence
 from wardwatch.feeds import SOURCES, FeedError, sync
-from wardwatch.services.intel import FindingFilter, findings, import_intel
+from wardwatch.services.intel import FindingFilter
+from wardwatch.services.vuln_findings import RematchReport, import_and_match, rematch, stored_findings
+from wardwatch.store.database import ensure_ready
+from wardwatch.store.errors import StoreError
 
 app = typer.Typer(help="Import vulnerability intelligence (CSAF, NVD, CVE 5, KEV, EPSS, SBOM, VEX, recalls).",
                   no_args_is_help=True)  # fmt: skip
@@ -23,15 +27,45 @@ _SOURCE_HELP = f"Only this source (repeatable): {', '.join(SOURCES)}."
 _COLUMNS = ("device", "vulnerability", "confidence", "vex", "kev", "epss", "cvss", "remediation")
 
 
+def _engine_or_none() -> Engine | None:
+    """The database if it is initialised (files can be imported before ``wardwatch init``; matching needs it)."""
+    try:
+        database = engine()
+        ensure_ready(database)
+    except StoreError:
+        return None
+    return database
+
+
+def _print_match(report: RematchReport) -> None:
+    stdout.print(
+        f"matched ({report.mode}): {report.found:,} finding(s) in scope on {report.devices:,} device(s) "
+        f"({report.profiles:,} profiles) — {report.new:,} new, {report.updated:,} updated, "
+        f"{report.resolved:,} resolved, {report.reopened:,} back, {report.unchanged:,} unchanged "
+        f"in {report.seconds:.1f} s",
+        markup=False,
+    )
+
+
 @app.command("import")
 def import_(
     paths: list[Path] = typer.Argument(..., metavar="PATH...", help="Files or folders of intelligence files."),
+    model: str | None = typer.Option(
+        None, "--model", help='Link the SBOM(s) to this device model ("Manufacturer Model"): its devices get them.'
+    ),
+    manufacturer: str | None = typer.Option(
+        None, "--manufacturer", help="The manufacturer, when --model is just the model."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Check and store intelligence files (recognised by content); a bad file stores nothing."""
-    report = run(import_intel, run(settings), paths)
+    """Check and store intelligence files (recognised by content), then re-match; a bad file stores nothing."""
+    report, links, matched = run(import_and_match, _engine_or_none(), run(settings), paths, model=model,
+                                 manufacturer=manufacturer)  # fmt: skip
     if as_json:
-        print_json(report.as_dict())
+        document = report.as_dict()
+        document["sbom_links"] = [{"sbom": s, "manufacturer": m, "model": n} for s, m, n in links]
+        document["match"] = matched.as_dict() if matched else None
+        print_json(document)
         return
     for kind, counts in report.by_kind().items():
         stdout.print(
@@ -40,6 +74,23 @@ def import_(
         )
     for path in report.skipped:
         stdout.print(f"skipped (not an intelligence file): {path}", markup=False)
+    for sbom, maker, name in links:
+        stdout.print(f"linked {sbom} to every {maker} {name}", markup=False)
+    if matched is not None:
+        _print_match(matched)
+
+
+@app.command("match")
+def match_command(
+    full: bool = typer.Option(False, "--full", help="Recompute everything, not only what changed."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Match the inventory against the stored intelligence and store the findings (only what changed)."""
+    report = run(rematch, run(engine), run(settings), full=full)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _print_match(report)
 
 
 @app.command("sync")
@@ -55,8 +106,10 @@ def sync_command(
             report = sync(config, source, mirror)
         except FeedError as e:
             fail(str(e))
+    database = _engine_or_none() if any(item.error is None for item in report.sources) else None
+    matched = run(rematch, database, config) if database is not None else None
     if as_json:
-        print_json(report.as_dict())
+        print_json(report.as_dict() | {"match": matched.as_dict() if matched else None})
     else:
         for item in report.sources:
             if item.error is None:
@@ -65,6 +118,8 @@ def sync_command(
                     f"{item.bytes:,} bytes, {item.new} new file(s), {item.records:,} record(s)",
                     markup=False,
                 )
+        if matched is not None:
+            _print_match(matched)
     failed = [item for item in report.sources if item.error is not None]
     if failed:
         tip = "check --mirror" if mirror else "check the network, or use --mirror"
@@ -122,7 +177,7 @@ def findings_command(
 ) -> None:
     """Which devices are affected by which vulnerabilities, with confidence, VEX, KEV, EPSS and CVSS."""
     where = run(_filter, kev, min_cvss, status, confidence, show_all)
-    rows = run(findings, run(engine), run(settings), device, where)
+    rows = run(stored_findings, run(engine), run(settings), device, where)
     if as_json:
         print_json({"findings": rows, "total": len(rows)})
         return

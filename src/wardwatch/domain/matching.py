@@ -53,6 +53,12 @@ justification) when its author is the manufacturer, the component's supplier, or
 ``not_affected`` stays visible with a note.  ``fixed`` adds a remediation pointer; ``under_investigation`` and
 ``affected`` stay visible.
 
+**Speed.**  An index is built once and read many times; it memoises what does not depend on the device: the
+records each device fact can name (by vendor and product tokens, not by scanning), each NVD record's result per
+set of facts that can match it (every device running Windows 10 21H2 shares its Windows findings), each distinct
+SBOM component's matches and each SBOM's findings per manufacturer; parsed criteria, NVD version ranges and
+range checks are cached.  Results are the same as without the caches (``tests/domain/test_matching.py``).
+
 **Enrichment** by CVE id: KEV entry, EPSS score, best CVSS (the advisory's when it gave one, else NVD's primary
 3.x, else any 3.x, then 4.0, then 2.0).  **Recalls** (source ``fda-recall``) via :func:`recalls_for` when the
 profile has an FDA product code.
@@ -65,7 +71,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import cmp_to_key
+from functools import cmp_to_key, lru_cache
 from urllib.parse import unquote
 
 from wardwatch.domain.cpe import ANY, NA, Cpe, CpeError, matches, parse_cpe, product_key, unescape
@@ -99,6 +105,7 @@ __all__ = [
     "Match",
     "VendorNormalizer",
     "match_device",
+    "model_key",
 ]
 
 VendorNormalizer = Callable[[str], NormalizedManufacturer | str | None]
@@ -156,6 +163,8 @@ class DeviceProfile:
     """CPE 2.3 names known for the device (its hardware, firmware, OS or software)."""
     product_code: str | None = None
     """FDA product code, for recalls."""
+    vex: tuple[VexStatement, ...] = ()
+    """VEX statements that came with the device's SBOM: they apply to this device's components only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +207,14 @@ def _tokens(text: str | None) -> frozenset[str]:
     if not text:
         return frozenset()
     return frozenset(t.strip(".") for t in _TOKEN_SPLIT.split(text.casefold()) if t.strip("."))
+
+
+def model_key(manufacturer: str | None, model: str | None) -> str:
+    """The comparison key of a device model: its identifying words, sorted (vendor and generic words dropped).
+
+    "BD", "Alaris 8015 PC Unit" and "BD", "alaris pc unit 8015" share ``"8015 alaris pc"``.
+    """
+    return " ".join(sorted(_tokens(model) - _tokens(manufacturer) - GENERIC_WORDS))
 
 
 def _distinctive(tokens: frozenset[str]) -> bool:
@@ -308,6 +325,13 @@ def _vers_contains(scheme: str, body: str, version: str) -> bool | None:
 
 def _best_cvss(scores: Iterable[Cvss]) -> Cvss | None:
     """NVD primary 3.x, else any 3.x, else 4.0, else 2.0 (highest version first within each)."""
+    return _best_of(tuple(scores))
+
+
+@lru_cache(maxsize=1 << 16)
+def _best_of(scores: tuple[Cvss, ...]) -> Cvss | None:
+    if len(scores) < 2:
+        return scores[0] if scores else None
     ranked = sorted(
         scores,
         key=lambda c: (
@@ -328,12 +352,20 @@ class IntelIndex:
         "_advisories_by_vendor",
         "_affected_by_purl",
         "_affected_by_vendor",
-        "_cpe_by_token",
+        "_by_product",
+        "_component_memo",
         "_cpe_by_vendor",
+        "_criteria",
         "_epss",
+        "_fact_memo",
         "_kev",
         "_normalize",
+        "_nvd_memo",
         "_recalls",
+        "_os_products",
+        "_products_by_vendor",
+        "_sbom_memo",
+        "_vendor_memo",
         "_vex",
         "_vulnerabilities",
     )
@@ -343,7 +375,18 @@ class IntelIndex:
         self._normalize = normalize_vendor
         self._advisories_by_vendor: dict[str, list[tuple[Advisory, AdvisoryProduct]]] = defaultdict(list)
         self._cpe_by_vendor: dict[str, dict[str, Vulnerability]] = defaultdict(dict)
-        self._cpe_by_token: dict[str, dict[str, Vulnerability]] = defaultdict(dict)
+        # (vendor key, vendor tokens, product tokens, part is "o" or any) -> the records naming that product
+        self._by_product: dict[_ProductKey, dict[str, Vulnerability]] = defaultdict(dict)
+        # Caches filled while matching (derived, deterministic): candidates per fact, NVD results per
+        # (record, facts that can match it), component matches before VEX.
+        self._fact_memo: dict[_Fact, dict[str, Vulnerability]] = {}
+        self._nvd_memo: dict[tuple[str, str, tuple[_Fact, ...]], Match | None] = {}
+        self._component_memo: dict[Component, list[Match]] = {}
+        self._sbom_memo: dict[tuple[object, ...], list[Match]] = {}
+        self._vendor_memo: dict[str, str] = {}
+        self._criteria: dict[str, tuple[Cpe, frozenset[str], frozenset[str], str]] = {}
+        self._products_by_vendor: dict[str, list[_ProductKey]] = defaultdict(list)
+        self._os_products: list[_ProductKey] = []
         self._affected_by_vendor: dict[str, list[tuple[Vulnerability, str, str, str]]] = defaultdict(list)
         self._affected_by_purl: dict[str, list[tuple[Vulnerability, _Purl, str]]] = defaultdict(list)
         self._vex: dict[str, list[VexStatement]] = defaultdict(list)
@@ -366,20 +409,32 @@ class IntelIndex:
     ) -> IntelIndex:
         """Index the intelligence by vendor key, product token, purl and CVE id."""
         index = cls(normalize_vendor)
+        latest: dict[tuple[str, str | None], Vulnerability] = {}
+        for vuln in vulnerabilities:  # a record seen twice (an NVD delta): the most recently modified wins
+            previous = latest.get((vuln.id, vuln.source))
+            if previous is None or _modified(vuln) >= _modified(previous):
+                latest[(vuln.id, vuln.source)] = vuln
         for advisory in advisories:
             for product in advisory.products:
                 if product.vendor and product.name:
                     index._advisories_by_vendor[index.vendor_key(product.vendor)].append((advisory, product))
-        for vuln in vulnerabilities:
+        for vuln in latest.values():
             index._vulnerabilities[vuln.id] = vuln
             for match in _walk_matches(vuln.configurations):
                 try:
                     cpe = parse_cpe(match.criteria)
                 except CpeError:
                     continue
-                index._cpe_by_vendor[index.vendor_key(unescape(cpe.vendor))][vuln.id] = vuln
-                for token in _tokens(product_key(cpe.product)):
-                    index._cpe_by_token[token][vuln.id] = vuln
+                vendor = index.vendor_key(unescape(cpe.vendor))
+                index._cpe_by_vendor[vendor][vuln.id] = vuln
+                ptokens = _tokens(product_key(cpe.product)) - GENERIC_WORDS
+                if ptokens:
+                    key = (vendor, _tokens(unescape(cpe.vendor)), ptokens, cpe.part in ("o", ANY))
+                    if key not in index._by_product:
+                        index._products_by_vendor[vendor].append(key)
+                        if key[3]:
+                            index._os_products.append(key)
+                    index._by_product[key][vuln.id] = vuln
             for vendor, name, text in vuln.affected:
                 purl = _purl(name)
                 if purl is not None:
@@ -394,15 +449,20 @@ class IntelIndex:
         return index
 
     def vendor_key(self, raw: str) -> str:
-        """The comparison key of a vendor name (through ``normalize_vendor`` when given)."""
+        """The comparison key of a vendor name (through ``normalize_vendor`` when given; memoised)."""
+        known = self._vendor_memo.get(raw)
+        if known is not None:
+            return known
         text = " ".join(raw.replace("_", " ").split())
+        key = name_key(text)
         if self._normalize is not None:
             found = self._normalize(text)
             if isinstance(found, NormalizedManufacturer):
-                return found.key
-            if isinstance(found, str) and found:
-                return name_key(found)
-        return name_key(text)
+                key = found.key
+            elif isinstance(found, str) and found:
+                key = name_key(found)
+        self._vendor_memo[raw] = key
+        return key
 
     def vulnerability(self, vuln_id: str) -> Vulnerability | None:
         """The NVD/CVE 5 record of a vulnerability, if indexed."""
@@ -411,6 +471,13 @@ class IntelIndex:
     def vex_for(self, vuln_id: str) -> list[VexStatement]:
         """The VEX statements about one vulnerability."""
         return self._vex.get(vuln_id, [])
+
+
+_ProductKey = tuple[str, frozenset[str], frozenset[str], bool]
+
+
+def _modified(vuln: Vulnerability) -> float:
+    return vuln.modified.timestamp() if vuln.modified is not None else float("-inf")
 
 
 def _walk_matches(nodes: Iterable[ConfigNode]) -> Iterable[CpeMatch]:
@@ -446,6 +513,30 @@ def _facts(profile: DeviceProfile, index: IntelIndex) -> list[_Fact]:
     return facts
 
 
+def _criterion(index: IntelIndex, criteria: str) -> tuple[Cpe, frozenset[str], frozenset[str], str]:
+    """A criterion's CPE, product tokens (generic words dropped), vendor tokens and vendor key; memoised."""
+    found = index._criteria.get(criteria)
+    if found is None:
+        cpe = parse_cpe(criteria)
+        vendor = unescape(cpe.vendor)
+        found = (cpe, _tokens(product_key(cpe.product)) - GENERIC_WORDS, _tokens(vendor), index.vendor_key(vendor))
+        index._criteria[criteria] = found
+    return found
+
+
+@lru_cache(maxsize=1 << 18)
+def _nvd_range(version: str | None, si: str | None, se: str | None, ei: str | None, ee: str | None) -> VersionRange:
+    """NVD bounds as a range; memoised (the same bounds recur across records and device facts)."""
+    return VersionRange.from_nvd(
+        version=version, start_including=si, start_excluding=se, end_including=ei, end_excluding=ee
+    )
+
+
+@lru_cache(maxsize=1 << 20)
+def _range_contains(vrange: VersionRange, version: str) -> bool | None:
+    return vrange.contains(version)
+
+
 def _version_check(cpe: Cpe, match: CpeMatch, versions: tuple[str, ...], tokens: frozenset[str]) -> bool | None:
     bounded = any(
         (
@@ -456,14 +547,14 @@ def _version_check(cpe: Cpe, match: CpeMatch, versions: tuple[str, ...], tokens:
         )
     )
     if bounded or cpe.version not in (ANY, NA):
-        vrange = VersionRange.from_nvd(
-            version=unescape(cpe.version) if cpe.version not in (ANY, NA) else None,
-            start_including=match.version_start_including,
-            start_excluding=match.version_start_excluding,
-            end_including=match.version_end_including,
-            end_excluding=match.version_end_excluding,
+        vrange = _nvd_range(
+            unescape(cpe.version) if cpe.version not in (ANY, NA) else None,
+            match.version_start_including,
+            match.version_start_excluding,
+            match.version_end_including,
+            match.version_end_excluding,
         )
-        return _contains_any(vrange, versions)
+        return _or(_range_contains(vrange, v) for v in versions) if versions else None
     if cpe.update not in (ANY, NA):
         if _tokens(product_key(cpe.update)) <= tokens:
             return True
@@ -473,14 +564,15 @@ def _version_check(cpe: Cpe, match: CpeMatch, versions: tuple[str, ...], tokens:
 
 def _eval_match(match: CpeMatch, facts: list[_Fact], index: IntelIndex, bundled: frozenset[str]) -> _Eval:
     try:
-        cpe = parse_cpe(match.criteria)
+        cpe, ptokens, vendor_tokens, vendor = _criterion(index, match.criteria)
     except CpeError:
         return _Eval(False, True, (), match.vulnerable)
-    vendor = index.vendor_key(unescape(cpe.vendor))
-    ptokens = _tokens(product_key(cpe.product)) - GENERIC_WORDS
     best = _Eval(False, True, (), match.vulnerable)
     for fact in facts:
         if fact.cpe is not None:
+            product = cpe.product  # different products, no wildcard: the usual case, decided without ``matches``
+            if product != fact.cpe.product and product != ANY and "*" not in product and "?" not in product:
+                continue
             if not matches(cpe, fact.cpe, compare_version=False):
                 continue
             state = _version_check(cpe, match, fact.versions, frozenset())
@@ -489,7 +581,7 @@ def _eval_match(match: CpeMatch, facts: list[_Fact], index: IntelIndex, bundled:
                 continue
             if fact.vendor is None and cpe.part not in ("o", ANY):
                 continue
-            name = fact.name_tokens - _tokens(unescape(cpe.vendor)) - GENERIC_WORDS
+            name = fact.name_tokens - vendor_tokens - GENERIC_WORDS
             if not ptokens or not name or not ptokens <= fact.tokens or not name <= ptokens:
                 continue
             state = _version_check(cpe, match, fact.versions, fact.tokens)
@@ -540,38 +632,76 @@ def _platform_vendors(node: ConfigNode, facts: list[_Fact], index: IntelIndex) -
     found: set[str] = set()
     for match in node.matches:
         if not match.vulnerable and _eval_match(match, facts, index, frozenset()).state is True:
-            found.add(index.vendor_key(unescape(parse_cpe(match.criteria).vendor)))
+            found.add(_criterion(index, match.criteria)[3])
     for child in node.children:
         found |= _platform_vendors(child, facts, index)
     return found
 
 
-def _nvd_matches(profile: DeviceProfile, index: IntelIndex, facts: list[_Fact]) -> list[Match]:
-    candidates: dict[str, Vulnerability] = {}
-    for fact in facts:
-        if fact.cpe is not None:
-            candidates.update(index._cpe_by_vendor.get(index.vendor_key(unescape(fact.cpe.vendor)), {}))
-        elif fact.vendor is not None:
-            candidates.update(index._cpe_by_vendor.get(fact.vendor, {}))
-        else:
-            for token in fact.name_tokens:
-                candidates.update(index._cpe_by_token.get(token, {}))
-    found: list[Match] = []
-    for vuln in candidates.values():
-        best: tuple[bool | None, list[_Eval]] | None = None
-        for config in vuln.configurations:
-            bundled = frozenset(_platform_vendors(config, facts, index))
-            state, used = _eval_node(config, facts, index, bundled)
-            if state is False or not any(e.vulnerable for e in used):
-                continue
-            if best is None or (state is True and best[0] is not True):
-                best = (state, used)
-        if best is None:
-            continue
-        evidence = tuple(w for e in best[1] for w in e.evidence)
-        confidence = Confidence.CONFIRMED if best[0] is True else Confidence.POTENTIAL
-        found.append(Match(profile.device_id, vuln.id, "nvd", confidence, evidence, cvss=_best_cvss(vuln.cvss)))
+def _fact_candidates(index: IntelIndex, fact: _Fact) -> dict[str, Vulnerability]:
+    """The records with a criterion this fact can match by name (a superset for CPE facts); memoised per fact.
+
+    Exactly the records :func:`_eval_match` could find the fact in: same vendor (or an OS criterion for an OS
+    fact), product tokens within the fact's tokens, the fact's name tokens within the product's.
+    """
+    found = index._fact_memo.get(fact)
+    if found is not None:
+        return found
+    found = {}
+    if fact.cpe is not None:
+        found.update(index._cpe_by_vendor.get(index.vendor_key(unescape(fact.cpe.vendor)), {}))
+    else:
+        keys = index._os_products if fact.vendor is None else index._products_by_vendor.get(fact.vendor, [])
+        for key in keys:
+            _, vendor_tokens, ptokens, _ = key
+            name = fact.name_tokens - vendor_tokens - GENERIC_WORDS
+            if name and ptokens <= fact.tokens and name <= ptokens:
+                found.update(index._by_product[key])
+    index._fact_memo[fact] = found
     return found
+
+
+def _nvd_state(
+    vuln: Vulnerability, facts: list[_Fact], index: IntelIndex
+) -> tuple[bool | None, tuple[str, ...]] | None:
+    """(state, evidence) of the best configuration of one record for these facts; ``None``: no finding."""
+    best: tuple[bool | None, list[_Eval]] | None = None
+    for config in vuln.configurations:
+        bundled = frozenset(_platform_vendors(config, facts, index))
+        state, used = _eval_node(config, facts, index, bundled)
+        if state is False or not any(e.vulnerable for e in used):
+            continue
+        if best is None or (state is True and best[0] is not True):
+            best = (state, used)
+    if best is None:
+        return None
+    return best[0], tuple(w for e in best[1] for w in e.evidence)
+
+
+def _nvd_matches(profile: DeviceProfile, index: IntelIndex, facts: list[_Fact]) -> list[Match]:
+    """NVD findings.  A record's result depends only on the facts that can match one of its criteria, so it is
+    computed once per (record, those facts) — every Windows 10 21H2 device shares its Windows findings."""
+    by_fact = [(fact, _fact_candidates(index, fact)) for fact in facts]
+    candidates: dict[str, Vulnerability] = {}
+    for _, found in by_fact:
+        candidates.update(found)
+    matches: list[Match] = []
+    for vuln in candidates.values():
+        relevant = tuple(fact for fact, found in by_fact if vuln.id in found)
+        key = (profile.device_id, vuln.id, relevant)
+        if key in index._nvd_memo:
+            match = index._nvd_memo[key]
+        else:
+            result = _nvd_state(vuln, list(relevant), index)
+            match = None
+            if result is not None:
+                confidence = Confidence.CONFIRMED if result[0] is True else Confidence.POTENTIAL
+                cvss = _best_cvss(vuln.cvss)
+                match = _enrich(index, Match(profile.device_id, vuln.id, "nvd", confidence, result[1], cvss=cvss))
+            index._nvd_memo[key] = match
+        if match is not None:
+            matches.append(match)
+    return matches
 
 
 # ---------------------------------------------------------------------------------------------------- CSAF
@@ -682,6 +812,19 @@ def _csaf_vulnerability(
 
 
 def _component_matches(profile: DeviceProfile, index: IntelIndex, component: Component) -> list[Match]:
+    """The component's findings (computed once per distinct component, then VEX per device and component)."""
+    raw = index._component_memo.get(component)
+    if raw is None:
+        raw = index._component_memo[component] = [_enrich(index, m) for m in _component_raw(index, component)]
+    ids = _component_ids(component)
+    return [
+        _apply_vex(profile, index, m if not profile.device_id else replace(m, device_id=profile.device_id), ids,
+                   component.supplier)
+        for m in raw
+    ]  # fmt: skip
+
+
+def _component_raw(index: IntelIndex, component: Component) -> list[Match]:
     source = f"sbom:{component.ref}"
     found: dict[str, Match] = {}
     cpe: Cpe | None = None
@@ -708,9 +851,7 @@ def _component_matches(profile: DeviceProfile, index: IntelIndex, component: Com
                 state = _or(e.state for e in hits)
                 confidence = Confidence.CONFIRMED if state is True else Confidence.POTENTIAL
                 evidence = tuple(w for e in hits for w in e.evidence)
-                found[vuln.id] = Match(
-                    profile.device_id, vuln.id, source, confidence, evidence, component_ref=component.ref
-                )
+                found[vuln.id] = Match("", vuln.id, source, confidence, evidence, component_ref=component.ref)
     purl = _purl(component.purl)
     version = component.version or (purl.version if purl else None)
     ranges: list[tuple[Vulnerability, str, str]] = []
@@ -732,10 +873,8 @@ def _component_matches(profile: DeviceProfile, index: IntelIndex, component: Com
         words = f"component {component.name} {version or 'unknown version'} {rule} {text!r} ({what}, {vuln.id})"
         previous = found.get(vuln.id)
         if previous is None or (confidence is Confidence.CONFIRMED and previous.confidence is Confidence.POTENTIAL):
-            found[vuln.id] = Match(
-                profile.device_id, vuln.id, source, confidence, (words,), component_ref=component.ref
-            )
-    return [_apply_vex(profile, index, m, _component_ids(component), component.supplier) for m in found.values()]
+            found[vuln.id] = Match("", vuln.id, source, confidence, (words,), component_ref=component.ref)
+    return list(found.values())
 
 
 def _component_version(purl: _Purl | None, text: str, version: str | None) -> bool | None:
@@ -781,7 +920,8 @@ def _vex_applies(statement_product: str, ids: tuple[str, ...]) -> bool:
 def _apply_vex(
     profile: DeviceProfile, index: IntelIndex, match: Match, ids: tuple[str, ...], supplier: str | None
 ) -> Match:
-    statements = [s for s in index.vex_for(match.vulnerability_id) if _vex_applies(s.product, ids)]
+    own = [s for s in profile.vex if s.vulnerability == match.vulnerability_id]
+    statements = [s for s in (*index.vex_for(match.vulnerability_id), *own) if _vex_applies(s.product, ids)]
     if not statements:
         return match
     statements.sort(key=lambda s: (s.timestamp is not None, s.timestamp.timestamp() if s.timestamp else 0.0))
@@ -849,15 +989,17 @@ def _enrich(index: IntelIndex, match: Match) -> Match:
         return match
     vuln = index.vulnerability(match.vulnerability_id)
     cvss = match.cvss or (_best_cvss(vuln.cvss) if vuln is not None else None)
-    return replace(
-        match, kev=index._kev.get(match.vulnerability_id), epss=index._epss.get(match.vulnerability_id), cvss=cvss
-    )
+    kev, epss = index._kev.get(match.vulnerability_id), index._epss.get(match.vulnerability_id)
+    if kev is match.kev and epss is match.epss and cvss is match.cvss:
+        return match  # already enriched (a memoised NVD match shared by devices with the same facts)
+    return replace(match, kev=kev, epss=epss, cvss=cvss)
 
 
-def match_device(profile: DeviceProfile, index: IntelIndex) -> list[Match]:
+def match_device(profile: DeviceProfile, index: IntelIndex, *, ordered: bool = True) -> list[Match]:
     """Every finding for one device (see the module docstring for the rules), sorted by vulnerability id.
 
-    Suppressed matches are included (``suppressed=True``) so the reason stays visible.
+    Suppressed matches are included (``suppressed=True``) so the reason stays visible.  ``ordered=False`` skips
+    the sort (for callers that store the findings: a device of a large SBOM has thousands).
     """
     merged = _Merged()
     device_ids = tuple(profile.cpes)
@@ -865,9 +1007,6 @@ def match_device(profile: DeviceProfile, index: IntelIndex) -> list[Match]:
         merged.add(_apply_vex(profile, index, match, device_ids, None) if device_ids else match)
     for match in _nvd_matches(profile, index, _facts(profile, index)):
         merged.add(_apply_vex(profile, index, match, device_ids, None) if device_ids else match)
-    for component in profile.components:
-        for match in _component_matches(profile, index, component):
-            merged.add(match)
     if profile.model:
         for recall, reason in recalls_for(profile.model, profile.manufacturer, profile.product_code, index._recalls):
             merged.add(
@@ -880,4 +1019,22 @@ def match_device(profile: DeviceProfile, index: IntelIndex) -> list[Match]:
                 )
             )
     found = [_enrich(index, m) for m in merged.matches.values()]
-    return sorted(found, key=lambda m: (m.vulnerability_id, m.component_ref or "", m.source))
+    found += _components_part(profile, index)  # never merged with the above: their component_ref differs
+    if ordered:
+        found.sort(key=lambda m: (m.vulnerability_id, m.component_ref or "", m.source))
+    return found
+
+
+def _components_part(profile: DeviceProfile, index: IntelIndex) -> list[Match]:
+    """The SBOM component findings, enriched; the same for every device of one model (memoised per SBOM)."""
+    if not profile.components:
+        return []
+    key = (profile.device_id, profile.manufacturer, profile.components, profile.vex)
+    found = index._sbom_memo.get(key)
+    if found is None:
+        merged = _Merged()
+        for component in profile.components:
+            for match in _component_matches(profile, index, component):
+                merged.add(match)
+        found = index._sbom_memo[key] = [_enrich(index, m) for m in merged.matches.values()]
+    return found

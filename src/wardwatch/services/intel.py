@@ -6,8 +6,10 @@ bad file fails with one :class:`IngestError` line before anything is stored), th
 name, so re-importing changes nothing).  ``load_index`` reads every stored file back on each run (nothing is
 cached) and ``findings`` matches the inventory against it with :func:`wardwatch.domain.matching.match_device`.
 
-SBOM files (CycloneDX, SPDX) are stored and their VEX statements are used; their components are not attached to
-devices (the inventory does not yet say which device an SBOM describes).
+SBOM files (CycloneDX, SPDX) are stored; an SBOM is linked to a device model (``services.vuln_findings``) and its
+components and its own VEX statements then apply to every device of that model.  VEX documents without components
+(standalone CycloneDX VEX, OpenVEX) apply to every device.  Findings are stored and re-matched by
+:mod:`wardwatch.services.vuln_findings`; :func:`findings` here matches in memory (kept for comparisons).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from wardwatch.domain.intel import (
     EpssScore,
     KevEntry,
     Recall,
+    Sbom,
     VexStatement,
     VexStatus,
     Vulnerability,
@@ -45,6 +48,7 @@ from wardwatch.ingest.openfda import read_recalls
 from wardwatch.ingest.openvex import read_openvex
 from wardwatch.ingest.spdx import read_spdx
 from wardwatch.reference import manufacturer_catalog
+from wardwatch.services import intel_cache
 from wardwatch.services.devices import DeviceFilter, find_device_id, iter_devices
 from wardwatch.settings import Settings
 
@@ -77,6 +81,8 @@ class _Parsed:
     epss: dict[str, EpssScore] = field(default_factory=dict)
     recalls: list[Recall] = field(default_factory=list)
     components: int = 0
+    sboms: list[Sbom] = field(default_factory=list)
+    """SBOMs with components (their VEX statements stay with them: they apply to the linked devices only)."""
 
     @property
     def records(self) -> int:
@@ -91,6 +97,7 @@ class _Parsed:
         self.kev += other.kev
         self.epss.update(other.epss)
         self.recalls += other.recalls
+        self.sboms += other.sboms
 
 
 def _parse_csaf(path: Path) -> _Parsed:
@@ -101,7 +108,9 @@ def _parse_csaf(path: Path) -> _Parsed:
 def _parse_sbom(read: Callable[[Path], Any]) -> Callable[[Path], _Parsed]:
     def parse(path: Path) -> _Parsed:
         sbom = read(path)
-        return _Parsed(vex=list(sbom.vex), components=len(sbom.components))
+        if not sbom.components:  # a standalone VEX document: its statements apply to every device
+            return _Parsed(vex=list(sbom.vex))
+        return _Parsed(components=len(sbom.components), sboms=[sbom])
 
     return parse
 
@@ -204,6 +213,13 @@ class ImportedFile:
     """Advisories, vulnerabilities, KEV entries, scores, recalls or VEX statements read from it."""
     new: bool
     """False when the same content was already stored (nothing changed)."""
+    product: tuple[str | None, str | None] | None = None
+    """For an SBOM with components: (supplier, product name) from its metadata, to link it to a device model."""
+
+    @property
+    def name(self) -> str:
+        """The stored file's name relative to the intelligence folder (``<kind>/<file>``)."""
+        return f"{self.kind}/{Path(self.stored).name}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +261,7 @@ def intel_folder(settings: Settings) -> Path:
 
 def import_intel(settings: Settings, paths: Sequence[str | Path]) -> IntelImportReport:
     """Recognise, parse, then store every file; any bad file stops the run before anything is stored."""
-    planned: list[tuple[Path, str, int]] = []
+    planned: list[tuple[Path, str, _Parsed]] = []
     skipped: list[str] = []
     for path, named in _files(paths):
         kind = detect_kind(path)
@@ -254,12 +270,12 @@ def import_intel(settings: Settings, paths: Sequence[str | Path]) -> IntelImport
             continue
         if kind is None:
             raise IngestError(str(path), "is not a recognised intelligence file", tip=f"give {_KNOWN} files")
-        planned.append((path, kind, _PARSERS[kind](path).records))
+        planned.append((path, kind, _PARSERS[kind](path)))
     if not planned:
         raise IngestError(", ".join(map(str, paths)), "has no intelligence files", tip=f"give {_KNOWN} files")
     root = intel_folder(settings)
     imported: list[ImportedFile] = []
-    for path, kind, records in planned:
+    for path, kind, parsed in planned:
         folder = root / kind
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{_sha256(path)}{_extension(path)}"
@@ -271,7 +287,10 @@ def import_intel(settings: Settings, paths: Sequence[str | Path]) -> IntelImport
                 os.replace(temp, target)
             finally:
                 temp.unlink(missing_ok=True)
-        imported.append(ImportedFile(str(path), kind, str(target), records, new))
+        if not intel_cache.cache_path(target).exists():
+            intel_cache.store(target, parsed)  # parsed once: a re-match loads this instead of parsing again
+        product = (parsed.sboms[0].supplier, parsed.sboms[0].name) if parsed.sboms else None
+        imported.append(ImportedFile(str(path), kind, str(target), parsed.records, new, product))
     return IntelImportReport(tuple(imported), tuple(skipped))
 
 
@@ -286,20 +305,62 @@ def stored_files(settings: Settings) -> list[tuple[str, Path]]:
     ]
 
 
+def stored_name(kind: str, path: Path) -> str:
+    """The name of a stored file relative to the intelligence folder (``<kind>/<file>``)."""
+    return f"{kind}/{path.name}"
+
+
+@dataclass(slots=True)
+class IntelData:
+    """Everything read from stored files, before indexing."""
+
+    parsed: _Parsed
+    sboms: dict[str, Sbom]
+    """Stored name -> SBOM (with components)."""
+
+    def index(self, vulnerabilities: Iterable[Vulnerability] | None = None) -> IntelIndex:
+        """The matching index (of ``vulnerabilities`` instead of the read ones when given)."""
+        data = self.parsed
+        return IntelIndex.build(
+            advisories=data.advisories,
+            vulnerabilities=data.vulnerabilities if vulnerabilities is None else vulnerabilities,
+            vex=data.vex,
+            kev=data.kev,
+            epss=data.epss,
+            recalls=data.recalls,
+            normalize_vendor=manufacturer_catalog().normalize,
+        )
+
+
+def read_intel(settings: Settings, *, skip: Iterable[str] = ()) -> IntelData:
+    """Read every stored file back (except the stored names in ``skip``)."""
+    skipped = set(skip)
+    everything = _Parsed()
+    sboms: dict[str, Sbom] = {}
+    for kind, path in stored_files(settings):
+        name = stored_name(kind, path)
+        if name in skipped:
+            continue
+        parsed = intel_cache.load_or_parse(path, _PARSERS[kind], _Parsed)
+        for sbom in parsed.sboms:
+            sboms[name] = sbom
+        everything.extend(parsed)
+    return IntelData(everything, sboms)
+
+
+def read_vulnerabilities(settings: Settings, names: Iterable[str]) -> list[Vulnerability]:
+    """The NVD / CVE 5 records of the given stored files."""
+    root = intel_folder(settings)
+    found: list[Vulnerability] = []
+    for name in names:
+        kind = name.split("/", 1)[0]
+        found += intel_cache.load_or_parse(root / name, _PARSERS[kind], _Parsed).vulnerabilities
+    return found
+
+
 def load_index(settings: Settings) -> IntelIndex:
     """Read every stored file back and index it (nothing is cached across runs)."""
-    everything = _Parsed()
-    for kind, path in stored_files(settings):
-        everything.extend(_PARSERS[kind](path))
-    return IntelIndex.build(
-        advisories=everything.advisories,
-        vulnerabilities=everything.vulnerabilities,
-        vex=everything.vex,
-        kev=everything.kev,
-        epss=everything.epss,
-        recalls=everything.recalls,
-        normalize_vendor=manufacturer_catalog().normalize,
-    )
+    return read_intel(settings).index()
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,16 +425,25 @@ def _profile(device: dict[str, Any]) -> DeviceProfile:
     )
 
 
-def _finding(device: dict[str, Any], match: Match) -> dict[str, Any]:
+def device_json(device: dict[str, Any]) -> dict[str, Any]:
+    """The ``device`` part of a finding."""
     return {
-        "device": {
-            "id": device["id"],
-            "asset_tag": device.get("asset_tag"),
-            "manufacturer": device.get("manufacturer"),
-            "model": device.get("model"),
-            "software_version": device.get("software_version"),
-            "firmware_version": device.get("firmware_version"),
-        },
+        "id": device["id"],
+        "asset_tag": device.get("asset_tag"),
+        "manufacturer": device.get("manufacturer"),
+        "model": device.get("model"),
+        "software_version": device.get("software_version"),
+        "firmware_version": device.get("firmware_version"),
+    }
+
+
+def _finding(device: dict[str, Any], match: Match) -> dict[str, Any]:
+    return {"device": device_json(device), **match_json(match)}
+
+
+def match_json(match: Match) -> dict[str, Any]:
+    """A finding without its ``device`` part (JSON-ready except dates)."""
+    return {
         "vulnerability": match.vulnerability_id,
         "source": match.source,
         "confidence": match.confidence.value,

@@ -2,15 +2,19 @@
 
 :func:`write_feeds` writes under ``<out_dir>/feeds/``:
 
-* ``nvd/nvdcve-2.0-NNN.json.gz``: NVD CVE API 2.0 response pages of 2,000 records (gzip). Most records name
-  generic IT products (Windows, OpenSSL, Apache, the Linux kernel, BusyBox... with version ranges); about 4 %
-  name the catalog's devices (firmware ``AND`` hardware configurations, software version ranges), every
-  catalog model at least once when there are enough records. CVSS 3.1 (scores computed), a few CVSS 4.0, CWE,
+* ``nvd/nvdcve-2.0-NNN.json.gz``: NVD CVE API 2.0 response pages of 2,000 records (gzip). Most records (~97 % of
+  the non-catalog ones) name the long tail of products no hospital runs (``vendorN:productM``); the others generic
+  IT products (Windows, OpenSSL, Apache, the Linux kernel, BusyBox...) in about the real NVD's proportions, each
+  record ranged over one release line, so a version of a common library has ~5-30 records at full scale, not
+  hundreds. About 4 % of a small feed's records name the catalog's devices (firmware ``AND`` hardware
+  configurations, software version ranges), every catalog model at least once when there are enough records and
+  at most ten times (930 records, 0.4 % of 250,000). CVSS 3.1 (scores computed), a few CVSS 4.0, CWE,
   references, ``published``/``lastModified`` spread over 1999-2025; KEV members carry ``cisaExploitAdd``.
 * ``epss_scores.csv.gz``: the EPSS daily file, one row per CVE plus a fifth more for CVE ids not in the NVD
   pages (250,000 CVEs -> 300,000 rows); percentile is the exact rank of the drawn score's distribution.
-* ``known_exploited_vulnerabilities.json``: the CISA KEV catalog (1,400 entries at full scale, a few of them on
-  the hospital's devices), newest first.
+* ``known_exploited_vulnerabilities.json``: the CISA KEV catalog (~0.5 % of the records, ~1,400 at full scale: a
+  per-product chance, high for Windows, Chrome, Acrobat, Cisco, log4j, near zero for zlib or BusyBox; a few on the
+  hospital's devices), newest first.
 * ``csaf/<tracking id>.json``: one CSAF 2.0 advisory per catalog family with ICSMA advisories: vendor ->
   product name -> ``vers:generic`` range covering the family's older firmware/software versions
   (``known_affected``) and the first fixed version (``fixed``), ``vendor_fix`` remediation, CVSS 3.1.
@@ -28,6 +32,7 @@ import json
 import math
 import random
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,14 +42,12 @@ from wardwatch.simulate._feeds_nvd import FEED_END, RecordMaker, cve_years, cvss
 from wardwatch.simulate._feeds_sbom import write_sboms
 from wardwatch.simulate._model import Hospital, Size
 
-__all__ = ["FEED_CVES", "PAGE_SIZE", "write_feeds"]
+__all__ = ["FEED_CVES", "PAGE_SIZE", "write_feeds", "write_nvd_delta"]
 
 #: CVE records written for each size unless asked otherwise.
 FEED_CVES: dict[Size, int] = {"small": 2_000, "medium": 20_000, "large": 100_000, "xl": 250_000}
 #: Records per NVD page (the API's maximum).
 PAGE_SIZE = 2_000
-#: KEV catalog size at full scale.
-KEV_ENTRIES = 1_400
 EPSS_MODEL = "#model_version:v2025.03.14,score_date:2025-03-15T00:00:00+0000\n"
 _EXTRA_SEQ = 900_000  # EPSS-only CVE ids are numbered from here (never collides with the NVD stream)
 
@@ -79,7 +82,7 @@ def write_feeds(hospital: Hospital, out_dir: Path, *, cves: int, seed: int | Non
     root = out_dir / "feeds"
     (root / "nvd").mkdir(parents=True, exist_ok=True)
     models = load_catalog()
-    maker = RecordMaker(seed, models, cves, min(KEV_ENTRIES, max(10, cves // 20)))
+    maker = RecordMaker(seed, models, cves)
     paths = _write_nvd(maker, seed, cves, root / "nvd")
     paths.append(_write_epss(seed, cves, root / "epss_scores.csv.gz"))
     paths.append(_write_kev(maker.collected.kev, root / "known_exploited_vulnerabilities.json"))
@@ -108,6 +111,55 @@ def _write_nvd(maker: RecordMaker, seed: int, cves: int, out: Path) -> list[Path
             handle.write("]}\n")
         paths.append(path)
     return paths
+
+
+def write_nvd_delta(pages: Path | list[Path], out: Path, *, records: int, seed: int = 1) -> Path:
+    """A one-day NVD delta: ``records`` records of the given pages, modified the day after the feed ends.
+
+    A third have their version range widened (the upper bound dropped), a third are withdrawn (no criterion is
+    vulnerable any more), a third get a new CVSS score and description.  Written as one NVD 2.0 page (gzip) to
+    ``out/nvdcve-2.0-delta-<day>.json.gz``, as ``intel sync`` stores the lastModified window it fetched.
+    """
+    found: list[dict[str, Any]] = []
+    for page in [pages] if isinstance(pages, Path) else pages:
+        with gzip.open(page, "rt", encoding="utf-8") as handle:
+            found += [item["cve"] for item in json.load(handle)["vulnerabilities"]]
+    rng = random.Random(f"{seed}:nvd-delta")  # noqa: S311 - simulation, not security
+    chosen = sorted(rng.sample(range(len(found)), min(records, len(found))))
+    day = FEED_END + timedelta(days=1)
+    changed: list[dict[str, Any]] = []
+    for number, position in enumerate(chosen):
+        record = json.loads(json.dumps(found[position]))
+        record["lastModified"] = (day + timedelta(seconds=number)).strftime("%Y-%m-%dT%H:%M:%S.000")
+        record["vulnStatus"] = "Modified"
+        kind = number % 3
+        for match in _cpe_matches(record.get("configurations", [])):
+            if kind == 0:
+                match.pop("versionEndExcluding", None)
+                match.pop("versionEndIncluding", None)
+            elif kind == 1:
+                match["vulnerable"] = False
+        if kind == 2:
+            record["metrics"] = {"cvssMetricV31": [{"source": "nvd@nist.gov", "type": "Primary", **cvss31(rng)}]}
+            record["descriptions"][0]["value"] += " Updated analysis."
+        changed.append(record)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"nvdcve-2.0-delta-{day.strftime('%Y-%m-%d')}.json.gz"
+    with _gzip(path) as handle:
+        handle.write(json.dumps({"resultsPerPage": len(changed), "startIndex": 0, "totalResults": len(changed),
+                                 "format": "NVD_CVE", "version": "2.0",
+                                 "timestamp": day.strftime("%Y-%m-%dT%H:%M:%S.000"),
+                                 "vulnerabilities": [{"cve": r} for r in changed]}, separators=(",", ":")))  # fmt: skip
+    return path
+
+
+def _cpe_matches(configurations: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for configuration in configurations:
+        stack = list(configuration.get("nodes", []))
+        while stack:
+            node = stack.pop()
+            yield from node.get("cpeMatch", [])
+            stack += node.get("nodes", []) + node.get("children", [])
 
 
 def _epss_ids(seed: int, cves: int) -> Iterator[str]:

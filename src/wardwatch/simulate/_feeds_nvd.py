@@ -55,7 +55,35 @@ GENERIC_PRODUCTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("a", "wordpress", "wordpress", ("4.9", "5.4", "5.8", "6.1", "6.4")),
     ("a", "adobe", "acrobat_reader", ("2017.011.30059", "2020.001.30005", "2023.001.20064")),
 )
-_WEIGHTS = tuple(1 + (i % 5 == 0) * 2 for i in range(len(GENERIC_PRODUCTS)))
+#: NVD records per 250,000 on each generic product: the real NVD's order of magnitude (Chrome, Firefox, Acrobat,
+#: Windows and the Linux kernel carry hundreds to thousands; zlib, log4j or dropbear a dozen or two), damped so
+#: that one version of a common library collects ~5-30 records and a Windows version a few hundred.
+_RECORD_WEIGHT: dict[str, float] = {
+    "windows_7": 250, "windows_10": 600, "windows_server_2016": 300, "windows_server_2019": 300, "windows_xp": 150,
+    "windows_embedded_compact": 40, "openssl": 100, "http_server": 100, "tomcat": 100, "log4j": 8,
+    "linux_kernel": 300, "busybox": 25, "zlib": 12, "curl": 60, "sqlite": 40, "libxml2": 50, "libpng": 25,
+    "jre": 300, "firefox": 800, "chrome": 1000, "php": 400, "jenkins": 150, "vxworks": 30, "ios_xe": 400,
+    "dropbear_ssh": 10, "glibc": 40, "samba": 100, "android": 300, "wordpress": 300, "acrobat_reader": 800,
+}  # fmt: skip
+_WEIGHTS = tuple(_RECORD_WEIGHT[product] for _, _, product, _ in GENERIC_PRODUCTS)
+#: Share of non-catalog records naming the long tail of products no hospital device runs (the real NVD names
+#: ~40,000 vendors; the 31 products above carry a few per cent of the records).
+TAIL_SHARE = 1 - sum(_WEIGHTS) / (250_000 * 0.96)
+#: Chance that a record of the product is in CISA's KEV catalog (the real catalog: ~1,400 of ~250,000 CVEs, most of
+#: them Microsoft, Google, Adobe, Cisco, Apache; Heartbleed for OpenSSL, a handful for the Linux kernel, none on
+#: zlib, BusyBox or SQLite).
+_KEV_RATE: dict[str, float] = {
+    "windows_7": 0.04, "windows_10": 0.03, "windows_server_2016": 0.04, "windows_server_2019": 0.04,
+    "windows_xp": 0.06, "chrome": 0.01, "acrobat_reader": 0.02, "android": 0.006, "ios_xe": 0.01, "log4j": 0.1,
+    "http_server": 0.02, "tomcat": 0.01, "jre": 0.01, "php": 0.005, "linux_kernel": 0.002, "openssl": 0.007,
+    "samba": 0.01, "jenkins": 0.01, "firefox": 0.003, "wordpress": 0.003,
+}  # fmt: skip
+#: KEV chance of a long-tail record (most of the real catalog's entries are on products no device runs).
+_TAIL_KEV_RATE = 0.0055
+#: At most this many records per catalog model (a medical device model has a handful of CVEs in the real NVD).
+CATALOG_RECORDS_PER_MODEL = 10
+_TAIL_VENDORS = 20_000
+_TAIL_VERSIONS = ("1.0", "1.5", "2.0", "2.4", "3.0", "3.2", "4.0")
 #: The NVD CPE part of a catalog model's firmware/software.
 CWES: tuple[str, ...] = (
     "CWE-79", "CWE-787", "CWE-89", "CWE-20", "CWE-125", "CWE-78", "CWE-416", "CWE-22", "CWE-352", "CWE-434",
@@ -165,11 +193,12 @@ def cve_years(seed: int, count: int, first_seq: int) -> Iterator[tuple[str, int]
 class RecordMaker:
     """Draws one NVD ``cve`` object after another; collects what the other feeds refer to."""
 
-    def __init__(self, seed: int, models: tuple[CatalogModel, ...], count: int, kev_count: int) -> None:
+    def __init__(self, seed: int, models: tuple[CatalogModel, ...], count: int) -> None:
         self.rng = random.Random(f"{seed}:nvd")  # noqa: S311 - simulation, not security
         self.models = models
         self.count = count
-        self.kev_count = kev_count
+        self._catalog_cap = CATALOG_RECORDS_PER_MODEL * len(models)
+        self._generic_done = 0
         self.collected = Collected()
         self._catalog_done = 0
 
@@ -178,14 +207,16 @@ class RecordMaker:
         published = datetime(year, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(365 * 86_400))
         published = min(published, FEED_END - timedelta(days=2))
         modified = published + timedelta(seconds=rng.randrange(max(1, int((FEED_END - published).total_seconds()))))
-        on_catalog = index % 25 == 0 or rng.random() < 0.01  # every model named once in 25 x catalog records
+        # every model named once in 25 x catalog records, up to a handful of records per model
+        on_catalog = (index % 25 == 0 or rng.random() < 0.01) and self._catalog_done < self._catalog_cap
         if on_catalog:
             model = self.models[self._catalog_done % len(self.models)]
             self._catalog_done += 1
             configurations, vendor, product, text = self._catalog_config(model)
+            kev_rate = 0.0
             self.collected.by_model.setdefault(model.key, []).append(cve_id)
         else:
-            configurations, vendor, product, text = self._generic_config()
+            configurations, vendor, product, text, kev_rate = self._generic_config()
             ids = self.collected.by_product.setdefault(product, [])
             if len(ids) < 5:
                 ids.append(cve_id)
@@ -218,7 +249,7 @@ class RecordMaker:
                 for n in range(1 + rng.randrange(3))
             ],
         }  # fmt: skip
-        if self._is_kev(index, on_catalog):
+        if self._is_kev(on_catalog, kev_rate):
             added = max(published.date(), date(2021, 11, 3)) + timedelta(days=rng.randrange(400))
             added = min(added, FEED_END.date())
             name = (
@@ -239,23 +270,40 @@ class RecordMaker:
             })  # fmt: skip
         return record
 
-    def _is_kev(self, index: int, on_catalog: bool) -> bool:
-        if on_catalog and self._catalog_done in (3, 11, 29, 47, 71):
-            return True  # a few for the hospital's products
-        return (index * self.kev_count) // self.count != ((index + 1) * self.kev_count) // self.count
+    def _is_kev(self, on_catalog: bool, rate: float) -> bool:
+        if on_catalog:
+            return self._catalog_done in (3, 11, 29, 47, 71)  # a few for the hospital's products
+        return self.rng.random() < rate
 
-    def _generic_config(self) -> tuple[list[dict[str, Any]], str, str, str]:
+    def _generic_config(self) -> tuple[list[dict[str, Any]], str, str, str, float]:
+        """A record on a generic product: ``(configurations, vendor, product, text, KEV chance)``.
+
+        As in the real NVD, a record concerns one release line: the range starts at one listed version and ends
+        at the next (rarely two further), so one version of a library collects tens of records, not hundreds;
+        a few records have no lower bound (every older version too).
+        """
         rng = self.rng
-        part, vendor, product, versions = rng.choices(GENERIC_PRODUCTS, _WEIGHTS)[0]
+        versions: tuple[str, ...]
+        if self._generic_done < len(GENERIC_PRODUCTS):  # every generic product named at least once, even in small feeds
+            part, vendor, product, versions = GENERIC_PRODUCTS[self._generic_done]
+            self._generic_done += 1
+            kev_rate = _KEV_RATE.get(product, 0.0)
+        elif rng.random() < TAIL_SHARE:
+            number = rng.randrange(_TAIL_VENDORS)
+            part, vendor, product, versions = "a", f"vendor{number}", f"product{number % 7}", _TAIL_VERSIONS
+            kev_rate = _TAIL_KEV_RATE
+        else:
+            part, vendor, product, versions = rng.choices(GENERIC_PRODUCTS, _WEIGHTS)[0]
+            kev_rate = _KEV_RATE.get(product, 0.0)
         matches: list[dict[str, Any]] = []
         if len(versions) == 1:
             matches.append(_match(f"cpe:2.3:{part}:{vendor}:{product}:-:*:*:*:*:*:*:*", True))
         else:
-            for _ in range(1 + (rng.random() < 0.3)):
+            for _ in range(1 + (rng.random() < 0.2)):
                 lo = rng.randrange(len(versions) - 1)
-                hi = rng.randrange(lo + 1, len(versions))
+                hi = min(len(versions) - 1, lo + 1 + (rng.random() < 0.15))
                 bounds = {"versionEndExcluding": versions[hi]}
-                if rng.random() < 0.6:
+                if rng.random() < 0.93:
                     bounds = {"versionStartIncluding": versions[lo], **bounds}
                 matches.append(_match(f"cpe:2.3:{part}:{vendor}:{product}:*:*:*:*:*:*:*:*", True, **bounds))
         configurations: list[dict[str, Any]] = [{"nodes": [{"operator": "OR", "negate": False, "cpeMatch": matches}]}]
@@ -264,7 +312,8 @@ class RecordMaker:
                 _match("cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*", False),
                 _match("cpe:2.3:o:linux:linux_kernel:-:*:*:*:*:*:*:*", False)]}  # fmt: skip
             configurations = [{"operator": "AND", "nodes": [configurations[0]["nodes"][0], platform]}]
-        return configurations, vendor, product, product if product.startswith(vendor) else f"{vendor} {product}"
+        text = product if product.startswith(vendor) else f"{vendor} {product}"
+        return configurations, vendor, product, text, kev_rate
 
     def _catalog_config(self, model: CatalogModel) -> tuple[list[dict[str, Any]], str, str, str]:
         rng = self.rng

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.simulate._catalog import CatalogModel
-from wardwatch.simulate._feeds_nvd import slug
+from wardwatch.simulate._feeds_nvd import GENERIC_PRODUCTS, slug
 
 #: ``purl without version`` -> versions; the embedded-Linux set, what any device ships, Windows/.NET, Java.
 _LINUX = """
@@ -147,6 +147,9 @@ def sbom(model: CatalogModel, seed: int, cves_by_product: dict[str, list[str]]) 
                                      "bom-ref": purl, "name": name, "version": version, "purl": purl}  # fmt: skip
         if group:
             component["group"] = group
+        cpe = _cpe(name, version)
+        if cpe is not None:  # as manufacturers' SBOMs do (the two real ones in tests/fixtures carry CPEs)
+            component["cpe"] = cpe
         if base.startswith("pkg:generic/"):
             component["supplier"] = {"name": _supplier(base)}
         components.append(component)
@@ -187,8 +190,17 @@ def sbom(model: CatalogModel, seed: int, cves_by_product: dict[str, list[str]]) 
     return bom
 
 
+def _cpe(name: str, version: str) -> str | None:
+    """The CPE 2.3 name of a component the NVD feed names (same vendor and product as ``GENERIC_PRODUCTS``)."""
+    product = _nvd_product(name)
+    for part, vendor, nvd_product, _ in GENERIC_PRODUCTS:
+        if nvd_product == product:
+            return f"cpe:2.3:{part}:{vendor}:{nvd_product}:{version}:*:*:*:*:*:*:*"
+    return None
+
+
 def _nvd_product(name: str) -> str:
-    return {"linux": "linux_kernel", "log4j-core": "log4j", "sqlite": "sqlite"}.get(name, name)
+    return {"linux": "linux_kernel", "log4j-core": "log4j", "dropbear": "dropbear_ssh"}.get(name, name)
 
 
 def write_sboms(models: tuple[CatalogModel, ...], seed: int, out: Path, cves: dict[str, list[str]]) -> list[Path]:
