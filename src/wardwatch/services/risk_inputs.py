@@ -1,0 +1,321 @@
+"""Reading what device risk is computed from: devices, their OPEN vulnerability findings, discovery findings,
+risk acceptances, rubric answers, and each device's System Exposure (a pluggable :class:`ExposureSource`).
+
+Only open findings count: ``resolved_at IS NULL``, not suppressed by a trusted VEX, and no VEX status
+``not_affected`` or ``fixed``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import Connection, and_, func, or_, select
+
+from wardwatch.domain.risk import Acceptance, DeviceFacts, VulnerabilityFinding, unknown_exposure
+from wardwatch.domain.rubric import RubricError, apply_rubric, layer_answers
+from wardwatch.domain.ssvc import Derived, SystemExposure
+from wardwatch.store.inventory import aware
+from wardwatch.store.schema import (
+    devices,
+    findings,
+    interfaces,
+    risk_acceptances,
+    rubric_answers,
+    sites,
+    units,
+    vulnerability_findings,
+)
+
+__all__ = [
+    "DiscoveryExposure",
+    "ExposureSource",
+    "RiskInputs",
+    "chunks",
+    "fetch_rows",
+    "load_acceptances",
+    "load_inputs",
+]
+
+_CHUNK = 5_000
+_CLOSED_VEX = ("not_affected", "fixed")
+
+
+def chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[Sequence[int]]:
+    """``ids`` in slices small enough for an ``IN (...)`` list on both databases."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+class ExposureSource(Protocol):
+    """Where System Exposure comes from (discovery evidence today; the network model's zones later)."""
+
+    def exposures(
+        self, connection: Connection, device_ids: Sequence[int] | None
+    ) -> Mapping[int, Derived[SystemExposure]]:
+        """Exposure of the devices that have evidence; the others get SSVC's default (open)."""
+        ...
+
+
+class DiscoveryExposure:
+    """Exposure from passive discovery: a device seen talking to Internet hosts (``external_peer``) is *open*.
+
+    Without a zone model nothing proves *controlled* or *small*, so every other device keeps the SSVC default,
+    *open* (METHODS.md 2.2).
+    """
+
+    def exposures(
+        self, connection: Connection, device_ids: Sequence[int] | None
+    ) -> Mapping[int, Derived[SystemExposure]]:
+        """``external_peer`` findings → open, with the peer in the evidence."""
+        query = select(findings.c.device_id, func.min(findings.c.detail)).where(findings.c.kind == "external_peer")
+        out: dict[int, Derived[SystemExposure]] = {}
+        for part in [None] if device_ids is None else chunks(device_ids):
+            q = query if part is None else query.where(findings.c.device_id.in_(part))
+            for device_id, detail in connection.execute(q.group_by(findings.c.device_id)):
+                out[int(device_id)] = Derived(
+                    SystemExposure.OPEN, f"talks to Internet hosts (discovery: external_peer, {detail})"
+                )
+        return out
+
+
+@dataclass(slots=True)
+class RiskInputs:
+    """Everything the scorer reads, keyed by device id."""
+
+    devices: list[DeviceFacts]
+    findings: dict[int, list[VulnerabilityFinding]] = field(default_factory=dict)
+    acceptances: list[Acceptance] = field(default_factory=list)
+
+    def acceptances_by_device(self) -> dict[int, list[Acceptance]]:
+        """Acceptances grouped by device."""
+        out: dict[int, list[Acceptance]] = defaultdict(list)
+        for a in self.acceptances:
+            out[a.device_id].append(a)
+        return out
+
+
+def _in(column: Any, ids: Sequence[int] | None) -> Iterator[Any]:
+    if ids is None:
+        yield None
+        return
+    for part in chunks(ids):
+        yield column.in_(part)
+
+
+def _extras(detail: str) -> tuple[bool, str | None]:
+    """(public exploit known, CISA ADP Automatable) from a finding's detail JSON, when the intelligence has them."""
+    try:
+        data = orjson.loads(detail)
+    except orjson.JSONDecodeError:
+        return False, None
+    if not isinstance(data, dict):
+        return False, None
+    exploit = bool(data.get("public_exploit") or data.get("exploit"))
+    ssvc = data.get("ssvc")
+    automatable = ssvc.get("automatable") if isinstance(ssvc, dict) else data.get("automatable")
+    return exploit, automatable if isinstance(automatable, str) else None
+
+
+def _open_findings() -> Any:
+    vf = vulnerability_findings.c
+    return and_(
+        vf.resolved_at.is_(None),
+        vf.suppressed.is_(False),
+        or_(vf.vex_status.is_(None), vf.vex_status.not_in(_CLOSED_VEX)),
+    )
+
+
+def fetch_rows(connection: Connection, statement: Any) -> list[tuple[Any, ...]]:
+    """All rows of a Core ``select`` as plain tuples, fetched with the driver's own cursor.
+
+    Hand-written because it is the hot path of a full rescore: SQLAlchemy's result processing costs more than
+    the query itself for 1,200,000 finding rows.  Values are the driver's: on SQLite booleans are 0/1 and dates
+    ISO text (see :func:`_day`).
+    """
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args: Any = [params[name] for name in compiled.positiontup or ()] if compiled.positional else params
+    raw = connection.connection.driver_connection
+    assert raw is not None  # noqa: S101 - an open connection always has its driver connection
+    cursor = raw.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _device_rows(connection: Connection, ids: Sequence[int] | None) -> list[tuple[Any, ...]]:
+    d = devices.c
+    query = (
+        select(d.id, d.device_type, d.criticality, d.handles_phi, d.os_name, d.os_version, d.end_of_support,
+               d.end_of_life, d.manufacturer, d.model, d.software_version, d.firmware_version, sites.c.name,
+               units.c.department)
+        .select_from(devices.outerjoin(sites, d.site_id == sites.c.id).outerjoin(units, d.unit_id == units.c.id))
+        .order_by(d.id)
+    )  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
+    for where in _in(d.id, ids):
+        rows.extend(fetch_rows(connection, query if where is None else query.where(where)))
+    return rows
+
+
+def _device_facts(
+    rows: Sequence[tuple[Any, ...]],
+    vlans: Mapping[int, list[int]],
+    weaknesses: Mapping[int, set[str]],
+    exposures: Mapping[int, Derived[SystemExposure]],
+) -> list[DeviceFacts]:
+    default = unknown_exposure()
+    out: list[DeviceFacts] = []
+    for (device_id, kind, criticality, phi, os_name, os_version, eos, eol, manufacturer, model, software, firmware,
+         site, unit) in rows:  # fmt: skip
+        ends = [x for x in (_day(eos), _day(eol)) if x is not None]
+        kinds = weaknesses.get(device_id)
+        out.append(
+            DeviceFacts(
+                device_id,
+                kind.replace("-", " ") if kind and kind != "other" else (model or "device"),
+                kind,
+                criticality,
+                None if phi is None else bool(phi),
+                " ".join(x for x in (os_name, os_version) if x) or None,
+                min(ends) if ends else None,
+                exposures.get(device_id, default),
+                tuple(sorted(kinds)) if kinds else (),
+                (),
+                site,
+                unit,
+                manufacturer,
+                model,
+                software or firmware,
+                tuple(vlans.get(device_id, ())),
+            )
+        )
+    return out
+
+
+def _rubric(connection: Connection) -> dict[tuple[str, str], dict[str, dict[str, str]]]:
+    """(manufacturer, model) -> vulnerability id ("" = model-wide) -> answers."""
+    out: dict[tuple[str, str], dict[str, dict[str, str]]] = defaultdict(dict)
+    for row in connection.execute(select(rubric_answers)):
+        out[(row.manufacturer, row.model)][row.vulnerability_id] = orjson.loads(row.answers)
+    return out
+
+
+def _acceptance(row: Any) -> Acceptance:
+    expires = row.expires_on if isinstance(row.expires_on, date) else date.fromisoformat(row.expires_on)
+    return Acceptance(
+        id=row.id,
+        device_id=row.device_id,
+        vulnerability_id=row.vulnerability_id,
+        approver=row.approver,
+        justification=row.justification,
+        controls=tuple(orjson.loads(row.controls)),
+        expires_on=expires,
+        created_at=aware(row.created_at),
+        revoked_at=aware(row.revoked_at) if row.revoked_at is not None else None,
+    )
+
+
+def load_acceptances(
+    connection: Connection, ids: Sequence[int] | None = None, include_revoked: bool = False
+) -> list[Acceptance]:
+    """Risk acceptances (of some devices), revoked ones only when asked."""
+    a = risk_acceptances.c
+    out: list[Acceptance] = []
+    for where in _in(a.device_id, ids):
+        q = select(risk_acceptances).order_by(a.id)
+        if not include_revoked:
+            q = q.where(a.revoked_at.is_(None))
+        out.extend(_acceptance(row) for row in connection.execute(q if where is None else q.where(where)))
+    return out
+
+
+class _RubricCache:
+    def __init__(self, answers: Mapping[tuple[str, str], Mapping[str, Mapping[str, str]]]) -> None:
+        self.answers = answers
+        self.cache: dict[tuple[Any, ...], tuple[float, str, str] | None] = {}
+
+    def adjust(self, device: DeviceFacts, f: VulnerabilityFinding) -> VulnerabilityFinding:
+        by_vuln = self.answers.get((device.manufacturer or "", device.model or ""))
+        if not by_vuln:
+            return f
+        key = (device.manufacturer, device.model, f.vulnerability_id, f.cvss_vector)
+        if key not in self.cache:
+            layers = [by_vuln.get("", {}), by_vuln.get(f.vulnerability_id, {})]
+            base = f.cvss_vector if f.cvss_vector and not f.cvss_vector.upper().startswith("CVSS:4") else None
+            try:
+                result = apply_rubric(layer_answers(*layers), base)
+                note = f"CVSS {result.score.base:g} from the medical-device rubric ({result.extended_vector})"
+                self.cache[key] = (result.score.base, result.vector, note)
+            except RubricError:
+                self.cache[key] = None
+        adjusted = self.cache[key]
+        if adjusted is None:
+            return f
+        score, vector, note = adjusted
+        return VulnerabilityFinding(f.vulnerability_id, f.component_ref, f.in_kev, f.epss, score, vector,
+                                    f.public_exploit, f.automatable, note)  # fmt: skip
+
+
+def load_inputs(connection: Connection, exposure: ExposureSource, ids: Sequence[int] | None = None) -> RiskInputs:
+    """The scoring inputs of every device, or of ``ids``."""
+    vlans: dict[int, list[int]] = defaultdict(list)
+    for where in _in(interfaces.c.device_id, ids):
+        q = select(interfaces.c.device_id, interfaces.c.vlan).where(interfaces.c.vlan.is_not(None))
+        for device_id, vlan in fetch_rows(connection, q if where is None else q.where(where)):
+            vlans[device_id].append(int(vlan))
+    weaknesses: dict[int, set[str]] = defaultdict(set)
+    for where in _in(findings.c.device_id, ids):
+        q = select(findings.c.device_id, findings.c.kind).distinct()
+        for device_id, kind in fetch_rows(connection, q if where is None else q.where(where)):
+            weaknesses[device_id].add(kind)
+    facts = _device_facts(_device_rows(connection, ids), vlans, weaknesses, exposure.exposures(connection, ids))
+    vf = vulnerability_findings.c
+    rows: list[Any] = []
+    for where in _in(vf.device_id, ids):
+        q = (
+            select(vf.device_id, vf.vulnerability_id, vf.component_ref, vf.in_kev, vf.epss, vf.cvss_score,
+                   vf.cvss_vector, vf.id)
+            .where(_open_findings())
+        )  # fmt: skip
+        rows.extend(fetch_rows(connection, q if where is None else q.where(where)))
+    # The intelligence detail is per vulnerability: read one row's detail per vulnerability, not 600,000 of them.
+    first = {row[1]: row[7] for row in reversed(rows)}  # the first row's id of each vulnerability
+    extras: dict[str, tuple[bool, str | None]] = {}
+    for part in chunks(sorted(first.values())):
+        for vulnerability_id, detail in fetch_rows(
+            connection, select(vf.vulnerability_id, vf.detail).where(vf.id.in_(part))
+        ):
+            extras[vulnerability_id] = _extras(detail)
+    rubric = _RubricCache(_rubric(connection))
+    by_id = {d.id: d for d in facts}
+    out_findings: dict[int, list[VulnerabilityFinding]] = defaultdict(list)
+    # Devices of one model share their findings: one object per distinct finding keeps memory and hashing low.
+    interned: dict[tuple[Any, ...], VulnerabilityFinding] = {}
+    for device_id, vulnerability_id, component, kev, epss, cvss, vector, _ in rows:
+        key = (vulnerability_id, component, kev, epss, cvss, vector)
+        finding = interned.get(key)
+        if finding is None:
+            exploit, automatable = extras.get(vulnerability_id, (False, None))
+            finding = VulnerabilityFinding(vulnerability_id, component, bool(kev), epss, cvss, vector, exploit,
+                                           automatable)  # fmt: skip
+            interned[key] = finding
+        if rubric.answers:
+            device = by_id.get(device_id)
+            if device is not None:
+                finding = rubric.adjust(device, finding)
+        out_findings[device_id].append(finding)
+    return RiskInputs(facts, dict(out_findings), load_acceptances(connection, ids))
