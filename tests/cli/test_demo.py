@@ -22,8 +22,16 @@ def test_demo_runs_every_capability_on_the_sample_hospital(tmp_path: Path, monke
     assert re.search(r"\d+ device × vulnerability findings \(\d+ confirmed\)", out)
     assert "send patient data (HL7 with PID) in cleartext" in out
     assert (tmp_path / "demo" / "wardwatch.db").exists()
+    assert re.search(r"risk scored for \d+ devices", out)  # the UI has scores at once
+    # The demo's data is not in WARDWATCH_HOME itself: the error says where it is and what to export.
+    stray = CliRunner().invoke(app, ["devices", "list"])
+    assert stray.exit_code != 0
+    assert f"export WARDWATCH_HOME={tmp_path / 'demo'}" in " ".join(stray.stderr.split())
+    assert f"export WARDWATCH_HOME={tmp_path / 'demo'}" in out
     # Explore it: the printed commands work against the demo database.
     monkeypatch.setenv("WARDWATCH_HOME", str(tmp_path / "demo"))
+    risk = CliRunner().invoke(app, ["risk", "--top", "3", "--json"])
+    assert risk.exit_code == 0 and '"score"' in risk.stdout
     listing = CliRunner().invoke(app, ["devices", "list", "--seen", "unknown", "--json"])
     assert listing.exit_code == 0
     findings = CliRunner().invoke(app, ["findings", "--kev", "--confidence", "confirmed", "--json"])

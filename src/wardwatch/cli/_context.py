@@ -28,7 +28,9 @@ logger = logging.getLogger("wardwatch")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
-stdout = Console(highlight=False, soft_wrap=True)
+# Piped output (a file, `less`, a CI log) is not squeezed to Rich's 80-column default: tables stay one row a line.
+_PIPE_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+stdout = Console(highlight=False, soft_wrap=True, width=_PIPE_WIDTH)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 T = TypeVar("T")
@@ -54,6 +56,16 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _demo_hint(message: str) -> str:
+    """When there is no database but ``wardwatch demo`` made one under this home: how to use it."""
+    if not message.startswith("no Wardwatch database"):
+        return ""
+    demo = settings().home / "demo"
+    if not (demo / "wardwatch.db").exists():
+        return ""
+    return f"; the demo's database is in {demo}: run `export WARDWATCH_HOME={demo}` to use it"
+
+
 @contextmanager
 def handled() -> Iterator[None]:
     """Turn expected errors into one line and an exit code; never show a traceback unless debugging."""
@@ -62,7 +74,7 @@ def handled() -> Iterator[None]:
     except (IngestError, StoreError, UsageError, LookupError) as e:
         # KeyError quotes its message; take the message itself rather than strip quotes (which ate a closing one)
         message = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
-        fail(message, EXIT_BAD_INPUT)
+        fail(message + _demo_hint(message), EXIT_BAD_INPUT)
     except SQLAlchemyError as e:
         logger.debug("database error", exc_info=True)
         reason = str(getattr(e, "orig", e)).strip().splitlines()[0]

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from wardwatch import __version__
-from wardwatch.cli import devices, discover, intel, inventory, simulate
+from wardwatch.cli import devices, discover, intel, inventory, report, risk, serve, simulate, users
 from wardwatch.cli._context import configure_logging, engine, run, settings, stderr, stdout
 from wardwatch.store.database import head_revision, migrate
 
@@ -27,6 +27,10 @@ app.command("demo")(simulate.demo)
 app.command("discover")(discover.discover)
 app.add_typer(intel.app, name="intel")
 app.command("findings")(intel.findings_command)
+app.add_typer(risk.app, name="risk")
+app.add_typer(users.app, name="users")
+app.command("serve")(serve.serve)
+app.command("report")(report.report)
 
 
 def _version(value: bool) -> None:

@@ -62,11 +62,12 @@ def simulate(
 def demo(
     keep: bool = typer.Option(False, "--keep", help="Keep an existing demo database instead of starting afresh."),
     seed: int = typer.Option(7, "--seed", help="Seed of the sample hospital."),
+    serve_after: bool = typer.Option(False, "--serve", help="Then serve the web UI and API on it (until Ctrl+C)."),
+    port: int = typer.Option(8000, "--port", help="Port of --serve (on 127.0.0.1)."),
 ) -> None:
     """Generate the small sample hospital and run every capability on it in a fresh embedded database."""
     from wardwatch.services.discovery import discover  # noqa: PLC0415 - heavy imports
-    from wardwatch.services.intel import findings as intel_findings  # noqa: PLC0415
-    from wardwatch.services.intel import import_intel  # noqa: PLC0415
+    from wardwatch.services.vuln_findings import import_and_match, stored_findings  # noqa: PLC0415
 
     home = settings().home / "demo"
     if home.exists() and not keep:
@@ -103,22 +104,31 @@ def demo(
     with stdout.status("5/5 Matching the devices against the vulnerability feeds…"):
         feeds = sample / "feeds"
         demo_settings = Settings(home=home)
-        run(
-            import_intel,
+        _, links, _ = run(
+            import_and_match,
+            database,
             demo_settings,
             [
                 feeds / "csaf",
                 feeds / "known_exploited_vulnerabilities.json",
                 feeds / "epss_scores.csv.gz",
                 feeds / "nvd",
+                feeds / "sbom",
             ],
         )
-        matched = run(intel_findings, database, demo_settings)
+        matched = run(stored_findings, database, demo_settings)
     confirmed = [f for f in matched if f["confidence"] == "confirmed"]
     stdout.print(
         f"  ✓ {len(matched)} device × vulnerability findings ({len(confirmed)} confirmed) on "
-        f"{len({f['device']['id'] for f in matched})} devices"
+        f"{len({f['device']['id'] for f in matched})} devices, "
+        f"{sum(1 for f in matched if f['component'])} of them in SBOM components ({len(links)} models' SBOMs linked)"
     )
+    from wardwatch.services.risk import rescore  # noqa: PLC0415 - heavy imports
+
+    with stdout.status("Scoring the risk of every device…"):
+        scored = run(rescore, database)
+    levels = ", ".join(f"{level} {count}" for level, count in sorted(scored.levels.items(), key=lambda i: -i[1]))
+    stdout.print(f"  ✓ risk scored for {scored.devices} devices ({levels})")
     _summary(database, findings)
     kev = [f for f in confirmed if f["kev"]]
     if kev:
@@ -136,13 +146,19 @@ def demo(
             )
         )
     stdout.print()
-    stdout.print("Explore it:")
+    stdout.print(f"Explore it (the demo's data is in {home}, so point WARDWATCH_HOME there first):")
     stdout.print(f"  export WARDWATCH_HOME={home}")
     stdout.print("  .venv/bin/wardwatch devices list --criticality life-sustaining")
     stdout.print("  .venv/bin/wardwatch devices list --seen unknown")
     stdout.print("  .venv/bin/wardwatch devices show 1")
     stdout.print(f"  .venv/bin/wardwatch discover {sample / 'zeek'} --no-store")
     stdout.print("  .venv/bin/wardwatch findings --kev --confidence confirmed")
+    stdout.print("  .venv/bin/wardwatch risk --top 10")
+    from wardwatch.cli.serve import announce_demo_users, serve_settings  # noqa: PLC0415 - web stack on demand
+
+    announce_demo_users(database, port, keep=keep)
+    if serve_after:
+        serve_settings(demo_settings, "127.0.0.1", port)
 
 
 def _summary(database: Engine, findings: Counter[str]) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, exists, func, or_, select
 
 from wardwatch.domain.values import normalize_ip, normalize_mac
 from wardwatch.store.database import ensure_ready
@@ -61,16 +61,15 @@ class DeviceFilter:
     """``unknown``: on the network but not in the CMMS; ``silent``: in the CMMS with an address, never seen."""
 
 
-def _primary_interface() -> Any:
-    return (
-        select(interfaces.c.device_id, func.min(interfaces.c.id).label("if_id"))
-        .group_by(interfaces.c.device_id)
-        .subquery("primary_if")
-    )
+def _primary_interface(device_id: int | None = None) -> Any:
+    query = select(interfaces.c.device_id, func.min(interfaces.c.id).label("if_id"))
+    if device_id is not None:  # SQLite does not push an outer id filter into the grouped subquery
+        query = query.where(interfaces.c.device_id == device_id)
+    return query.group_by(interfaces.c.device_id).subquery("primary_if")
 
 
-def _base_query(columns: Sequence[str]) -> Select[Any]:
-    primary = _primary_interface()
+def _base_query(columns: Sequence[str], device_id: int | None = None) -> Select[Any]:
+    primary = _primary_interface(device_id)
     chosen = {
         "id": devices.c.id,
         "site": sites.c.name.label("site"),
@@ -93,6 +92,23 @@ def _base_query(columns: Sequence[str]) -> Select[Any]:
     return select(*(chosen[c] for c in columns)).select_from(joined)
 
 
+SEEN_CHOICES = ("unknown", "silent")
+
+
+def seen_clause(seen: str) -> ColumnElement[bool]:
+    """The one definition of ``unknown`` (seen on the network, not in the CMMS) and ``silent`` (in the CMMS with a
+    recorded MAC or IP — so expected on the network — and never seen there), for lists, dashboards and reports."""
+    cmms = exists().where(claims.c.device_id == devices.c.id, claims.c.source_kind == "cmms")
+    discovered = exists().where(claims.c.device_id == devices.c.id, claims.c.source_kind == "discovery")
+    if seen == "unknown":
+        return and_(discovered, ~cmms)
+    if seen == "silent":
+        own = interfaces.alias("addressed_if")  # not the listing's joined primary interface
+        addressed = exists().where(own.c.device_id == devices.c.id, or_(own.c.mac.is_not(None), own.c.ip.is_not(None)))
+        return and_(cmms, ~discovered, addressed)
+    raise ValueError(f"seen {seen!r} is not one of: {', '.join(SEEN_CHOICES)}")
+
+
 def _filtered(query: Select[Any], where: DeviceFilter) -> Select[Any]:
     if where.site:
         query = query.where(func.lower(sites.c.name) == where.site.lower())
@@ -103,14 +119,7 @@ def _filtered(query: Select[Any], where: DeviceFilter) -> Select[Any]:
     if where.manufacturer:
         query = query.where(func.lower(devices.c.manufacturer) == where.manufacturer.lower())
     if where.seen is not None:
-        cmms = exists().where(claims.c.device_id == devices.c.id, claims.c.source_kind == "cmms")
-        seen = exists().where(claims.c.device_id == devices.c.id, claims.c.source_kind == "discovery")
-        if where.seen == "unknown":
-            query = query.where(seen, ~cmms)
-        elif where.seen == "silent":
-            query = query.where(cmms, ~seen, or_(interfaces.c.mac.is_not(None), interfaces.c.ip.is_not(None)))
-        else:
-            raise ValueError(f"unknown seen filter {where.seen!r}")
+        query = query.where(seen_clause(where.seen))
     if where.search:
         pattern = f"%{where.search.lower()}%"
         fields = (devices.c.asset_tag, devices.c.serial, devices.c.manufacturer, devices.c.model,
@@ -272,7 +281,7 @@ def _network(connection: Connection, device_id: int) -> dict[str, Any]:
 def device_detail(engine: Engine, reference: str) -> dict[str, Any]:
     """One device: its attributes, interfaces, identity keys, evidence (facts with sources) and history."""
     device_id = find_device_id(engine, reference)
-    query = _base_query(EXPORT_COLUMNS).where(devices.c.id == device_id)
+    query = _base_query(EXPORT_COLUMNS, device_id).where(devices.c.id == device_id)
     with engine.connect() as connection:
         row = connection.execute(query).one()
         detail: dict[str, Any] = dict(row._mapping)

@@ -1,0 +1,176 @@
+"""Every API route × every role: allowed where the permission matrix says so, refused (403) everywhere else.
+
+The table of routes below is checked against the application's routes, so a new route without a row here (and
+so without a role test) fails the suite.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from tests.api.hospital import Hospital
+from wardwatch.domain.permissions import ROLE_PERMISSIONS, Permission, Role
+from wardwatch.store.database import connect
+from wardwatch.store.schema import devices, units
+
+_P = Permission
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Route:
+    """One call of a route and the permission it needs (``None``: any authenticated user)."""
+
+    method: str
+    template: str
+    permission: Permission | None
+    ok: int = 200
+    params: dict[str, str] = field(default_factory=dict)
+    body: str | None = None  # "user", "token", "upload", "scenario", "acceptance"
+
+    @property
+    def id(self) -> str:
+        """Test id."""
+        path = self.template
+        for key, value in self.params.items():
+            path = path.replace("{" + key + "}", value)
+        return f"{self.method} {path}"
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/auth/me", None),
+    Route("POST", "/api/auth/logout", None, ok=204),
+    *(
+        Route("GET", "/api/dashboards/{name}", _P(f"dashboard:{n}"), params={"name": n})
+        for n in ("executive", "biomed", "itsec", "clinician", "compliance")
+    ),  # fmt: skip
+    Route("GET", "/api/devices", _P.DEVICES_READ),
+    Route("GET", "/api/devices/{reference}", _P.DEVICES_READ, params={"reference": "UNIT_DEVICE"}),
+    Route("GET", "/api/observations", _P.OBSERVATIONS_READ),
+    Route("GET", "/api/network-findings", _P.OBSERVATIONS_READ),
+    Route("GET", "/api/flows", _P.FLOWS_READ),
+    Route("GET", "/api/network-map", _P.FLOWS_READ),
+    Route("GET", "/api/findings", _P.FINDINGS_READ),
+    Route("POST", "/api/uploads/{kind}", _P.INVENTORY_WRITE, ok=202, params={"kind": "cmms"}, body="upload"),
+    Route("POST", "/api/uploads/{kind}", _P.DISCOVERY_WRITE, ok=202, params={"kind": "capture"}, body="upload"),
+    Route("POST", "/api/uploads/{kind}", _P.INTEL_WRITE, ok=202, params={"kind": "intel"}, body="upload"),
+    Route("GET", "/api/jobs", None),
+    Route("GET", "/api/jobs/{job_id}", None, ok=404, params={"job_id": "999999"}),
+    Route("GET", "/api/users", _P.USERS_READ),
+    Route("POST", "/api/users", _P.USERS_ADMIN, ok=201, body="user"),
+    Route("POST", "/api/users/{username}/disable", _P.USERS_ADMIN, params={"username": "NEW_USER"}),
+    Route("POST", "/api/users/{username}/tokens", None, ok=201, params={"username": "SELF"}, body="token"),
+    Route("GET", "/api/audit", _P.AUDIT_READ),
+    Route("GET", "/api/reports/{name}", _P.REPORTS_READ, params={"name": "board"}),
+    Route("GET", "/api/reports/{name}", _P.AUDIT_READ, params={"name": "audit"}),
+    Route("GET", "/api/exports/{what}", _P.DEVICES_READ, params={"what": "devices"}),
+    Route("GET", "/api/exports/{what}", _P.FINDINGS_READ, params={"what": "findings"}),
+    Route("GET", "/api/risk/devices", _P.RISK_READ),
+    Route("GET", "/api/risk/top", _P.RISK_READ),
+    Route("GET", "/api/devices/{reference}/risk", _P.RISK_READ, params={"reference": "UNIT_DEVICE"}),
+    Route("GET", "/api/risk/rollup", _P.RISK_READ),
+    Route("GET", "/api/risk/controls", _P.RISK_READ),
+    Route("POST", "/api/risk/simulate", _P.RISK_READ, body="scenario"),
+    Route("GET", "/api/risk/acceptances", _P.RISK_READ),
+    Route("POST", "/api/risk/acceptances", _P.RISK_ACCEPT, ok=201, body="acceptance"),
+    Route(
+        "POST",
+        "/api/risk/acceptances/{acceptance_id}/revoke",
+        _P.RISK_ACCEPT,
+        ok=204,
+        params={"acceptance_id": "NEW_ACCEPTANCE"},
+    ),  # fmt: skip
+)
+
+#: A risk acceptance (the device is filled in per call).
+ACCEPTANCE = {"justification": "vendor patch next quarter", "controls": ["network-segmentation"],
+              "expires_on": (datetime.now(UTC).date() + timedelta(days=90)).isoformat()}  # fmt: skip
+
+
+def _unit_device(hospital: Hospital) -> str:
+    engine = connect(hospital.url)
+    with engine.connect() as connection:
+        found = connection.execute(
+            select(devices.c.id).join(units, devices.c.unit_id == units.c.id).where(units.c.department == hospital.unit)
+        ).scalar()
+    engine.dispose()
+    return str(found)
+
+
+def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Hospital) -> Any:
+    path = route.template
+    for key, value in route.params.items():
+        if value == "UNIT_DEVICE":
+            value = _unit_device(hospital)
+        elif value == "SELF":
+            value = role.value
+        elif value == "NEW_USER":
+            value = f"target{next(_counter)}"
+            client.post("/api/users", json={"username": value, "role": "biomed", "password": "x" * 16},
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
+        elif value == "NEW_ACCEPTANCE":
+            made = client.post("/api/risk/acceptances", json={**ACCEPTANCE, "device": _unit_device(hospital)},
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
+            value = str(made.json()["id"])
+        path = path.replace("{" + key + "}", value)
+    headers = {"Authorization": f"Bearer {token}"}
+    if route.body == "scenario":
+        body = {"name": "matrix", "changes": [{"isolate": {"unit": hospital.unit}}]}
+        return client.request(route.method, path, json=body, headers=headers)
+    if route.body == "acceptance":
+        return client.request(
+            route.method, path, json={**ACCEPTANCE, "device": _unit_device(hospital)}, headers=headers
+        )
+    if route.body == "user":
+        body = {"username": f"new{next(_counter)}", "role": "auditor", "password": "p" * 16}
+        return client.request(route.method, path, json=body, headers=headers)
+    if route.body == "token":
+        return client.request(route.method, path, json={"name": "matrix", "expires_days": 1}, headers=headers)
+    if route.body == "upload":
+        files = {"file": ("empty.csv", b"not,a,known,file\n", "text/csv")}
+        return client.request(route.method, path, files=files, headers=headers)
+    return client.request(route.method, path, headers=headers)
+
+
+ADMIN_TOKEN: list[str] = []
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
+def test_route_allows_exactly_the_roles_the_matrix_allows(
+    client: TestClient, tokens: dict[Role, str], hospital: Hospital, route: Route, role: Role
+) -> None:
+    ADMIN_TOKEN[:] = [tokens[Role.ADMIN]]
+    response = _call(client, route, tokens[role], role, hospital)
+    allowed = route.permission is None or route.permission in ROLE_PERMISSIONS[role]
+    expected = route.ok if allowed else 403
+    assert response.status_code == expected, response.text
+    if expected == 403:
+        problem = response.json()
+        assert response.headers["content-type"] == "application/problem+json"
+        assert problem["status"] == 403 and route.permission.value in problem["detail"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
+def test_every_route_refuses_anonymous_callers(client: TestClient, route: Route) -> None:
+    path = route.template
+    for key, value in route.params.items():
+        path = path.replace("{" + key + "}", value)
+    response = client.request(route.method, path)
+    assert response.status_code == 401
+    assert response.json()["title"] == "Unauthorized"
+
+
+def test_the_table_covers_every_api_route(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    registered = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    public = {("POST", "/api/auth/login")}
+    assert registered - public == {(r.method, r.template) for r in ROUTES}
