@@ -17,6 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from wardwatch.cli.app import app
+from wardwatch.services.accounts import POLICY, AuthenticationFailed, authenticate
+from wardwatch.settings import Settings
+from wardwatch.store.database import connect
 
 
 @pytest.fixture
@@ -47,6 +50,8 @@ def test_users_add_list_token_disable(home: Path) -> None:
         (["users", "add", "x1", "--role", "nurse", "--password-stdin"], "a good long password\n", "role 'nurse'"),
         (["users", "add", "x1", "--role", "biomed", "--password-stdin"], "short\n", "at least 12"),
         (["users", "add", "x1", "--role", "biomed", "--password-stdin"], "", "gave no password"),
+        (["users", "add", "x1", "--role", "god"], None, "role 'god' is not one of"),  # no password prompt first
+        (["users", "password", "ghost", "--password-stdin"], "a good long password\n", "no user is called 'ghost'"),
         (["users", "disable", "ghost"], None, "no user is called 'ghost'"),
         (["users", "token", "ghost"], None, "no user is called 'ghost'"),
     ],
@@ -115,3 +120,23 @@ def test_serve_refuses_an_uninitialised_database_in_one_line(tmp_path: Path, mon
     assert result.exit_code == 2
     assert "wardwatch init" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert CliRunner().invoke(app, ["serve", "--port", "70000"]).exit_code == 2
+
+
+def test_a_new_password_unlocks_a_locked_out_account(home: Path) -> None:
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            app, ["users", "add", "nina", "--role", "biomed", "--password-stdin"], input="a good long password\n"
+        ).exit_code
+        == 0
+    )
+    engine = connect(Settings().resolved_database_url)
+    for _ in range(POLICY.max_failures):
+        with pytest.raises(AuthenticationFailed):
+            authenticate(engine, "nina", "wrong password!!")
+    assert json.loads(runner.invoke(app, ["users", "list", "--json"]).stdout)["users"][0]["locked"] is True
+    result = runner.invoke(app, ["users", "password", "nina", "--password-stdin"], input="another long password\n")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(runner.invoke(app, ["users", "list", "--json"]).stdout)["users"][0]["locked"] is False
+    assert authenticate(engine, "nina", "another long password").username == "nina"
+    engine.dispose()

@@ -10,11 +10,13 @@ import typer
 from wardwatch.cli._context import UsageError, engine, run, stdout
 from wardwatch.cli._output import print_json
 from wardwatch.domain.permissions import SYSTEM
-from wardwatch.services.report_render import ReportError, format_for, write_report
-from wardwatch.services.reports import build_report, json_ready
+
+# The report services import matplotlib and WeasyPrint (~0.6 s): loaded by the command, not by every CLI start.
 
 
 def _checked(out: Path) -> Path:
+    from wardwatch.services.report_render import ReportError, format_for  # noqa: PLC0415
+
     try:
         format_for(out)
     except ReportError as e:
@@ -25,6 +27,8 @@ def _checked(out: Path) -> Path:
 
 
 def _write(report: dict[str, object], out: Path) -> int:
+    from wardwatch.services.report_render import ReportError, write_report  # noqa: PLC0415
+
     try:
         return write_report(report, out)
     except ReportError as e:
@@ -39,6 +43,9 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print the report's figures as JSON (with --out: a summary)."),
 ) -> None:
     """Write the board report or the audit report as PDF or self-contained HTML."""
+    from wardwatch.services.report_render import format_for  # noqa: PLC0415
+    from wardwatch.services.reports import build_report, json_ready  # noqa: PLC0415
+
     if out is None and not as_json:
         run(_raise, UsageError("give --out FILE.pdf or --out FILE.html (or --json for the figures)"))
     target = run(_checked, out) if out is not None else None

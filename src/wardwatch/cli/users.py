@@ -16,7 +16,7 @@ import typer
 from wardwatch.cli._context import UsageError, engine, run, stdout
 from wardwatch.cli._output import print_json, print_table
 from wardwatch.domain.permissions import SYSTEM, PermissionDenied, Role
-from wardwatch.services.accounts import AccountError, add_user, create_token, disable_user, list_users
+from wardwatch.services.accounts import AccountError, add_user, create_token, disable_user, list_users, set_password
 
 app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
 
@@ -50,12 +50,29 @@ def add(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a local account (asks for the password)."""
+    if role not in {r.value for r in Role}:  # before asking for a password that would be thrown away
+        run(_refuse, f"role {role!r} is not one of: {_ROLES}")
     password = run(_read_password, password_stdin)
     user = run(_call, add_user, run(engine), SYSTEM, username, role, password, unit=unit, display_name=display_name)
     if as_json:
         print_json(user)
         return
     stdout.print(f"Created {user['username']} ({user['role']}{', unit ' + user['unit'] if user['unit'] else ''}).")
+
+
+def _refuse(message: str) -> None:
+    raise UsageError(message)
+
+
+@app.command("password")
+def password_(
+    username: str = typer.Argument(..., help="The account."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Set a new password: also unlocks a locked-out account and ends its sessions."""
+    secret = run(_read_password, password_stdin)
+    run(_call, set_password, run(engine), SYSTEM, username, secret)
+    stdout.print(f"New password set for {username.strip().lower()}; the account is unlocked.")
 
 
 @app.command("list")
