@@ -33,8 +33,13 @@ facts: the CPEs of the profile (attribute matching, :func:`wardwatch.domain.cpe.
 ``firmware_version``/``software_version``).  A text fact matches a criterion when the criterion's product tokens
 are all in the fact and the fact's name tokens are all in the criterion's product (both ways, so
 ``windows_10_1607`` needs "1607" and "Windows 7" never matches ``windows_7_embedded``… only when the names
-agree).  Versions: NVD bounds and the CPE version via :meth:`VersionRange.from_nvd`; a CPE with no version but
-an ``update`` (``windows_7:-:sp1``) needs the update's words in the fact.  A finding needs the configuration to
+agree).  OS names are read by :mod:`wardwatch.domain.os_names`: edition words ("Enterprise", "IoT", "LTSC"…)
+never block a match (NVD's Windows products cover every edition), "Embedded" on the desktop product is at most
+undecided, and the release a version names ("1809", "2016 LTSB", build ``10.0.17763.x``) joins the fact's words,
+so "Windows 10 Enterprise" + "1809" finds ``windows_10_1809``; a release id that chose the product is not compared
+with its build-number bounds (undecided), a build number is.  Versions: NVD bounds and the CPE version via
+:meth:`VersionRange.from_nvd`; a CPE with no version but an ``update`` (``windows_7:-:sp1``) needs the update's
+words in the fact.  A finding needs the configuration to
 be ``True`` (``confirmed``) or ``None`` (``potential``) *and* a ``vulnerable`` criterion to be involved.
 *Platform-bundled rule*: in "running on" configurations (EternalBlue: SMB 1.0 AND Windows 7 SP1), a vulnerable
 criterion the device's facts do not name, whose vendor is the vendor of a platform criterion the device does
@@ -94,6 +99,7 @@ from wardwatch.domain.intel import (
     Vulnerability,
 )
 from wardwatch.domain.manufacturers import NormalizedManufacturer, name_key
+from wardwatch.domain.os_names import is_build, os_words
 from wardwatch.domain.recalls import recalls_for
 from wardwatch.domain.versions import VersionRange, compare_ecosystem, parse_range
 
@@ -254,6 +260,8 @@ class _Fact:
     name_tokens: frozenset[str]
     versions: tuple[str, ...]
     cpe: Cpe | None = None
+    variants: frozenset[str] = frozenset()
+    releases: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,10 +507,12 @@ def _facts(profile: DeviceProfile, index: IntelIndex) -> list[_Fact]:
         version = unescape(cpe.version) if cpe.version not in (ANY, NA) else None
         facts.append(_Fact(f"CPE {text}", None, frozenset(), frozenset(), (version,) if version else (), cpe))
     if profile.os_name:
-        name = _tokens(profile.os_name)
+        name, version_words = _tokens(profile.os_name), _tokens(profile.os_version)
+        words = os_words(name, version_words, profile.os_version)
         versions: tuple[str, ...] = (profile.os_version,) if profile.os_version else ()
         label = f"os {' '.join(filter(None, (profile.os_name, profile.os_version)))!r}"
-        facts.append(_Fact(label, None, name | _tokens(profile.os_version), name, versions))
+        tokens = name | version_words | words.releases
+        facts.append(_Fact(label, None, tokens, words.name, versions, None, words.variants, words.releases))
     if profile.manufacturer and profile.model:
         vendor = index.vendor_key(profile.manufacturer)
         name = _tokens(profile.model) - _tokens(profile.manufacturer)
@@ -584,7 +594,12 @@ def _eval_match(match: CpeMatch, facts: list[_Fact], index: IntelIndex, bundled:
             name = fact.name_tokens - vendor_tokens - GENERIC_WORDS
             if not ptokens or not name or not ptokens <= fact.tokens or not name <= ptokens:
                 continue
-            state = _version_check(cpe, match, fact.versions, fact.tokens)
+            versions = fact.versions
+            if fact.releases & ptokens:  # windows_10_1809: "1809" chose the product; only a build can be compared
+                versions = tuple(v for v in versions if is_build(v))
+            state = _version_check(cpe, match, versions, fact.tokens)
+            if state is True and fact.variants - ptokens:
+                state = None  # "Windows 7 Embedded" on windows_7: the sibling product shares its code, maybe the flaw
         rule = _rule_text(match)
         words = f"{fact.label} matched {match.criteria}{rule}: " + {True: "yes", False: "no", None: "undecided"}[state]
         if state is True or (state is None and best.state is False) or best.absent:
