@@ -96,3 +96,20 @@ def test_accepting_and_revoking_a_risk_is_audited(client: TestClient, tokens: di
     trail = client.get("/api/audit?limit=50", headers=_bearer(tokens[Role.AUDITOR])).json()["items"]
     actions = [(e["action"], e["target"]) for e in trail if e["actor"] == "itsec"]
     assert ("risk accept", str(device["id"])) in actions and ("risk revoke", str(new_id)) in actions
+
+
+def test_the_device_list_sorts_on_risk_and_kev_across_pages(client: TestClient, tokens: dict[Role, str]) -> None:
+    auth = _bearer(tokens[Role.ITSEC])
+    for sort, order in (("risk_score", "desc"), ("risk_score", "asc"), ("kev", "desc"), ("kev", "asc")):
+        whole = client.get(f"/api/devices?sort={sort}&order={order}&limit=500", headers=auth).json()
+        items = whole["items"]
+        assert len(items) == whole["total"] > 7, "the demo fits one page"
+        known = [(r[sort], r["id"]) for r in items if r[sort] is not None]
+        unknown = [r["id"] for r in items if r[sort] is None]
+        # Values in order (ties by id), devices without a value last, in id order.
+        expected = sorted(known, key=lambda p: (-p[0] if order == "desc" else p[0], p[1]))
+        assert [r["id"] for r in items] == [i for _, i in expected] + sorted(unknown)
+        assert any(v for v, _ in known), f"the demo has devices with a {sort}"
+        for offset in (0, 3, len(items) - 4, len(items) - 1):  # pages starting in either part agree with the whole
+            page = client.get(f"/api/devices?sort={sort}&order={order}&limit=5&offset={offset}", headers=auth).json()
+            assert [r["id"] for r in page["items"]] == [r["id"] for r in items[offset : offset + 5]]

@@ -57,10 +57,14 @@ SORTS: dict[str, Any] = {
     "site": sites.c.name,
     "department": units.c.department,
 }
+_OPEN_KEV = (
+    vulnerability_findings.c.in_kev.is_(True),
+    vulnerability_findings.c.suppressed.is_(False),
+    vulnerability_findings.c.resolved_at.is_(None),
+)
 _KEV = (
     select(func.count())
-    .where(vulnerability_findings.c.device_id == devices.c.id, vulnerability_findings.c.in_kev.is_(True),
-           vulnerability_findings.c.suppressed.is_(False), vulnerability_findings.c.resolved_at.is_(None))
+    .where(vulnerability_findings.c.device_id == devices.c.id, *_OPEN_KEV)
     .correlate(devices)
     .scalar_subquery()
     .label("kev")
@@ -88,10 +92,10 @@ class DevicePage:
     """The ``after`` value of the next page (id order), ``None`` at the end."""
 
 
-def _capped_count(connection: Connection, query: Select[Any]) -> tuple[int, bool]:
-    limited = query.with_only_columns(devices.c.id).order_by(None).limit(COUNT_CAP + 1).subquery()
+def _capped_count(connection: Connection, query: Select[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    limited = query.with_only_columns(devices.c.id).order_by(None).limit(cap + 1).subquery()
     count = int(connection.execute(select(func.count()).select_from(limited)).scalar_one())
-    return min(count, COUNT_CAP), count > COUNT_CAP
+    return min(count, cap), count > cap
 
 
 def _unit_scope(principal: Principal, query: Select[Any]) -> Select[Any]:
@@ -176,7 +180,7 @@ def device_page(
                 )
                 if value is not None and (name != "department" or principal.unit_scoped)
             }  # fmt: skip
-            return _indexed_page(engine, query, index.matches(where.search, filters), limit, after, descending)
+            return _indexed_page(engine, query, index, where.search, filters, limit, after, descending)
         matched = index.matches(where.search)
         if len(matched) <= _IN_LIMIT:
             query, where = query.where(devices.c.id.in_(list(matched))), others
@@ -190,10 +194,13 @@ def device_page(
             query = query.order_by(devices.c.id.desc() if descending else devices.c.id)
             if after is None and offset:
                 query = query.offset(offset)
+            rows = [dict(r._mapping) for r in connection.execute(query.limit(limit + 1))]
+        elif sort in ("risk_score", "kev"):
+            rows = _ranked_rows(connection, query, sort, descending, limit + 1, offset)
         else:
             order = column.desc() if descending else column.asc()
             query = query.order_by(order.nulls_last(), devices.c.id).offset(offset)
-        rows = [dict(r._mapping) for r in connection.execute(query.limit(limit + 1))]
+            rows = [dict(r._mapping) for r in connection.execute(query.limit(limit + 1))]
         more = len(rows) > limit
         rows = rows[:limit]
         primary = _primary_interfaces(connection, [r["id"] for r in rows])
@@ -203,9 +210,44 @@ def device_page(
     return DevicePage(rows, total, capped, next_after)
 
 
+def _ranked_rows(
+    connection: Connection, query: Select[Any], sort: str, descending: bool, count: int, offset: int
+) -> list[dict[str, Any]]:
+    """``count`` rows from ``offset`` sorted on the risk score or KEV count, nulls (no score) last, then by id.
+
+    Only the devices that have the value are sorted on it — none before a risk run, a few hundred with a KEV
+    finding — and the rest follow (or, for KEV counts ascending, precede: their count is 0) in id order, which
+    the primary key gives without sorting 200,000 rows.  The KEV count is computed only for devices that have one.
+    """
+    if sort == "risk_score":
+        column: Any = risk_scores.c.score
+        has = risk_scores.c.device_id.is_not(None)
+    else:
+        column = _KEV
+        has = devices.c.id.in_(select(vulnerability_findings.c.device_id).where(*_OPEN_KEV))
+    ranked = query.where(has).order_by(column.desc() if descending else column.asc(), devices.c.id)
+    rest = query.where(~has).order_by(devices.c.id)
+    parts = [ranked, rest] if descending or sort == "risk_score" else [rest, ranked]
+    rows = [dict(r._mapping) for r in connection.execute(parts[0].offset(offset).limit(count))]
+    if len(rows) < count:
+        if rows or not offset:
+            skip = 0
+        else:  # the page starts in the second part: skip what of it the offset passes
+            passed, _ = _capped_count(connection, parts[0], cap=offset)
+            skip = offset - passed
+        rows += [dict(r._mapping) for r in connection.execute(parts[1].offset(skip).limit(count - len(rows)))]
+    return rows
+
+
 def _indexed_page(
-    engine: Engine, query: Select[Any], matched: Any, limit: int, after: int | None, descending: bool
-) -> DevicePage:
+    engine: Engine, query: Select[Any], index: SearchIndex, text: str, filters: dict[str, str],
+    limit: int, after: int | None, descending: bool,
+) -> DevicePage:  # fmt: skip
+    # The lowest COUNT_CAP + 1 matches answer the capped count and most first pages without scanning on; a page
+    # beyond them (or from the end, descending) needs every match.
+    matched = index.matches(text, filters, first=COUNT_CAP + 1)
+    if len(matched) > COUNT_CAP and (descending or len(SearchIndex.page_after(matched, after, limit + 1)) <= limit):
+        matched = index.matches(text, filters)
     page_ids = SearchIndex.page_after(matched, after, limit + 1, descending=descending)
     with engine.connect() as connection:
         found = {r.id: dict(r._mapping) for r in connection.execute(query.where(devices.c.id.in_(page_ids)))}
