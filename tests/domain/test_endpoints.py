@@ -71,3 +71,13 @@ def test_a_dhcp_client_before_its_lease_does_not_get_the_unspecified_address() -
 def test_a_device_seen_only_before_its_lease_has_no_address() -> None:
     records = group_endpoints([seen(K.HOSTNAME, "pump-1", mac="00:40:ad:01:02:04", ip="0.0.0.0")])
     assert records[0].ips == set()
+
+
+def test_every_finding_kind_has_words_and_an_unknown_kind_stays_itself() -> None:
+    from wardwatch.domain.observations import FindingKind, finding_label
+
+    labels = {kind: finding_label(kind.value) for kind in FindingKind}
+    assert all(label and label != kind.value for kind, label in labels.items())
+    assert len(set(labels.values())) == len(labels)  # no two kinds read the same
+    assert finding_label("smbv1") == "SMBv1 (WannaCry's protocol)"
+    assert finding_label("from_a_newer_version") == "from_a_newer_version"

@@ -12,6 +12,7 @@ import typer
 from sqlalchemy import Engine
 
 from wardwatch.cli._context import UsageError, run, settings, stdout
+from wardwatch.domain.inventory import LIFE_CRITICAL
 from wardwatch.services.devices import DeviceFilter, iter_devices
 from wardwatch.services.inventory_import import import_cmms
 from wardwatch.settings import Settings
@@ -166,7 +167,7 @@ def _summary(database: Engine, findings: Counter[str]) -> None:
     today = datetime.now(UTC).date()
     by_criticality = Counter(d["criticality"] or "unknown" for d in devices)
     unsupported = [d for d in devices if d["end_of_support"] is not None and d["end_of_support"] <= today]
-    unsupported_critical = [d for d in unsupported if d["criticality"] in ("life-sustaining", "life-supporting")]
+    unsupported_critical = [d for d in unsupported if d["criticality"] in LIFE_CRITICAL]
     stdout.print()
     stdout.print("[bold]What Wardwatch sees[/]")
     stdout.print(

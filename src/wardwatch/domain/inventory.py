@@ -34,6 +34,10 @@ class Criticality(StrEnum):
         return list(Criticality).index(self)
 
 
+LIFE_CRITICAL: tuple[str, ...] = (Criticality.LIFE_SUSTAINING.value, Criticality.LIFE_SUPPORTING.value)
+"""The criticalities a dashboard or report counts as "life-sustaining or -supporting"."""
+
+
 class LifecycleStatus(StrEnum):
     """Where a device is in its life at the hospital."""
 

@@ -118,6 +118,33 @@ class FindingKind(StrEnum):
     EXTERNAL_PEER = "external_peer"
     OLD_TLS = "old_tls"
 
+    @property
+    def label(self) -> str:
+        """The finding in words, as dashboards and reports show it."""
+        return _FINDING_LABELS[self]
+
+
+_FINDING_LABELS = {
+    FindingKind.SMBV1: "SMBv1 (WannaCry's protocol)",
+    FindingKind.PHI_CLEARTEXT: "Patient data (HL7 PID) in cleartext",
+    FindingKind.CLEARTEXT_DICOM: "DICOM without TLS",
+    FindingKind.CLEARTEXT_CREDENTIALS: "Passwords in cleartext",
+    FindingKind.TELNET: "Telnet",
+    FindingKind.FTP: "FTP",
+    FindingKind.SNMP_DEFAULT_COMMUNITY: "SNMP default community",
+    FindingKind.SNMP_V1V2C: "SNMP v1/v2c",
+    FindingKind.OLD_TLS: "Old TLS versions",
+    FindingKind.EXTERNAL_PEER: "Talks to the internet",
+}
+
+
+def finding_label(kind: str) -> str:
+    """A stored finding kind in words (the kind itself when this version does not know it)."""
+    try:
+        return FindingKind(kind).label
+    except ValueError:
+        return kind
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, case, distinct, func, or_, select
 
-from wardwatch.domain.inventory import Criticality
+from wardwatch.domain.inventory import LIFE_CRITICAL, Criticality
+from wardwatch.domain.observations import finding_label
 from wardwatch.domain.permissions import Permission, Principal, allows, require
 from wardwatch.services.devices import seen_clause
 from wardwatch.services.worklist import VIEWS, WorkFilter, count_devices, is_internet
@@ -30,21 +31,6 @@ from wardwatch.store.schema import (
 )
 
 __all__ = ["DASHBOARDS", "dashboard", "network_map"]
-
-_CRITICAL = ("life-sustaining", "life-supporting")
-#: Network finding kinds that are insecure protocols (the IT/security dashboard's list).
-_INSECURE = {
-    "smbv1": "SMBv1 (WannaCry's protocol)",
-    "phi_cleartext": "Patient data (HL7 PID) in cleartext",
-    "cleartext_dicom": "DICOM without TLS",
-    "cleartext_credentials": "Passwords in cleartext",
-    "telnet": "Telnet",
-    "ftp": "FTP",
-    "snmp_default_community": "SNMP default community",
-    "snmp_v1v2c": "SNMP v1/v2c",
-    "old_tls": "Old TLS versions",
-    "external_peer": "Talks to the internet",
-}
 
 
 def _criticality_rank() -> Any:
@@ -74,7 +60,7 @@ def _common(connection: Connection, principal: Principal) -> dict[str, int]:
     """Device counts, each from the worklist query its card links to."""
     return {
         "devices": _scalar(connection, select(func.count()).select_from(devices)),
-        "critical": _scalar(connection, select(func.count()).where(devices.c.criticality.in_(_CRITICAL))),
+        "critical": _scalar(connection, select(func.count()).where(devices.c.criticality.in_(LIFE_CRITICAL))),
         "unsupported": count_devices(connection, principal, "eos"),
         "kev_devices": count_devices(connection, principal, "vulns", WorkFilter(kev=True)),
         "vuln_devices": count_devices(connection, principal, "vulns"),
@@ -186,7 +172,7 @@ def _biomed(connection: Connection, principal: Principal) -> dict[str, Any]:
 def _itsec(connection: Connection, principal: Principal) -> dict[str, Any]:
     figures = _common(connection, principal)
     insecure = [
-        {"label": _INSECURE.get(str(kind), str(kind)), "value": int(count), "kind": kind}
+        {"label": finding_label(str(kind)), "value": int(count), "kind": kind}
         for kind, count in connection.execute(
             select(findings.c.kind, func.count(distinct(findings.c.device_id)))
             .group_by(findings.c.kind)

@@ -20,7 +20,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, Select, and_, case, distinct, func, or_, select
 
-from wardwatch.domain.inventory import Criticality
+from wardwatch.domain.inventory import LIFE_CRITICAL, Criticality
+from wardwatch.domain.observations import finding_label
 from wardwatch.domain.permissions import ROLE_PERMISSIONS, Permission, Principal, require
 from wardwatch.services import risk
 from wardwatch.services.devices import seen_clause
@@ -49,20 +50,6 @@ TOP_RISKS = 10
 #: How many recent audit entries the audit report lists.
 RECENT_AUDIT = 50
 
-_CRITICAL = ("life-sustaining", "life-supporting")
-#: Network finding kinds as the board reads them.
-_BEHAVIOURS = {
-    "smbv1": "SMBv1 (WannaCry's protocol)",
-    "phi_cleartext": "Patient data (HL7 PID) in cleartext",
-    "cleartext_dicom": "DICOM without TLS",
-    "cleartext_credentials": "Passwords in cleartext",
-    "telnet": "Telnet",
-    "ftp": "FTP",
-    "snmp_default_community": "SNMP default community",
-    "snmp_v1v2c": "SNMP v1/v2c",
-    "old_tls": "Old TLS versions",
-    "external_peer": "Talks to the internet",
-}
 #: CVSS base score bands (FIRST's qualitative severity scale).
 _BANDS = (("critical (9.0–10)", 9.0), ("high (7.0–8.9)", 7.0), ("medium (4.0–6.9)", 4.0), ("low (0.1–3.9)", 0.1))
 _PRIORITY_ORDER = ("immediate", "out-of-cycle", "scheduled", "defer")
@@ -94,7 +81,7 @@ def _posture(connection: Connection) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     return {
         "devices": _scalar(connection, select(func.count()).select_from(devices)),
-        "critical": _scalar(connection, select(func.count()).where(d.criticality.in_(_CRITICAL))),
+        "critical": _scalar(connection, select(func.count()).where(d.criticality.in_(LIFE_CRITICAL))),
         "unsupported": _scalar(connection, select(func.count()).where(d.end_of_support <= today)),
         "by_criticality": _bars(by_criticality),
         "by_type": _bars(by_type[:12])
@@ -144,7 +131,7 @@ def _network(connection: Connection) -> dict[str, Any]:
         .group_by(f.kind)
         .order_by(func.count(distinct(f.device_id)).desc(), f.kind)
     )
-    behaviours = [{"label": _BEHAVIOURS.get(str(k), str(k)), "value": int(n)} for k, n in rows]
+    behaviours = [{"label": finding_label(str(k)), "value": int(n)} for k, n in rows]
     return {
         "behaviours": behaviours,
         "devices": _scalar(connection, select(func.count(distinct(f.device_id)))),
