@@ -116,6 +116,20 @@ def test_simulate_prints_before_and_after_and_stores_nothing(home: Path, tmp_pat
     assert "Traceback" not in err + out
 
 
+def test_a_scenario_names_a_device_by_asset_tag_as_every_command_does(home: Path, tmp_path: Path) -> None:
+    invoke("risk", "rescore")
+    scenario = tmp_path / "one.yaml"
+    scenario.write_text("changes:\n  - patch: {device: PUMP-1, version: '12.2'}\n")
+    code, out, err = invoke("risk", "simulate", scenario, "--json")
+    assert code == 0, err
+    changed = json.loads(out)["devices"]
+    assert len(changed) == 1 and changed[0]["after"]["ssvc"] == "defer"
+    scenario.write_text("changes:\n  - patch: {device: NO-SUCH-TAG, version: '12.2'}\n")
+    code, _, err = invoke("risk", "simulate", scenario)
+    assert code == 2
+    assert "one.yaml: no device has the id, asset tag, serial or MAC 'NO-SUCH-TAG'" in err
+
+
 def test_accept_list_and_revoke(home: Path) -> None:
     invoke("risk", "rescore")
     expires = (datetime.now(UTC).date() + timedelta(days=30)).isoformat()

@@ -92,9 +92,10 @@ def _change(index: int, raw: Any, controls: Iterable[str]) -> Change:
     for key, value in body.items():
         if key not in allowed:
             raise ScenarioError(f"{where}.{kind}: unknown key {key!r}; allowed: {', '.join(allowed)}")
-        if key in ("device", "vlan"):
+        if key == "vlan" or (key == "device" and not isinstance(value, str)):
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ScenarioError(f"{where}.{kind}.{key} must be a whole number, not {value!r}")
+                what = "a whole number" if key == "vlan" else "a device id or reference (asset tag, serial, MAC, IP)"
+                raise ScenarioError(f"{where}.{kind}.{key} must be {what}, not {value!r}")
             selector[key] = value
         elif key in SELECTORS:
             selector[key] = _text(value, f"{where}.{kind}.{key}")

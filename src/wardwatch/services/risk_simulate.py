@@ -17,12 +17,13 @@ from sqlalchemy import Engine
 
 from wardwatch.domain.risk import PRIORITY_RANK, DeviceRisk
 from wardwatch.domain.risk_scenario import Scenario, ScenarioError, apply_scenario, scenario_from_mapping
+from wardwatch.services.devices import DeviceNotFound, find_device_id
 from wardwatch.services.risk import pause_gc, score_inputs, scorer
 from wardwatch.services.risk_inputs import DiscoveryExposure, ExposureSource, RiskInputs, load_inputs
 from wardwatch.services.risk_policy import load_policy
 from wardwatch.store.database import ensure_ready
 
-__all__ = ["ScenarioFileError", "Simulation", "load_scenario", "simulate"]
+__all__ = ["ScenarioFileError", "Simulation", "load_scenario", "resolve_devices", "simulate", "simulate_scenario"]
 
 
 class ScenarioFileError(LookupError):
@@ -113,14 +114,44 @@ def simulate(
     """Score every device today and under the scenario in ``path``; read-only (one read transaction)."""
     scenario = load_scenario(path)
     ensure_ready(engine)
+    try:
+        scenario = resolve_devices(engine, scenario)
+    except DeviceNotFound as e:
+        raise ScenarioFileError(f"{path}: {e.args[0]}") from e
+    return simulate_scenario(engine, scenario, today=today, exposure=exposure)
+
+
+def resolve_devices(engine: Engine, scenario: Scenario) -> Scenario:
+    """The scenario with each ``device`` selector given as a reference (asset tag, serial, MAC, IP) turned into
+    the device's id, by the same lookup as every other command; :class:`DeviceNotFound` when one matches none."""
+    changes = tuple(
+        replace(c, selector={**c.selector, "device": find_device_id(engine, ref)})
+        if isinstance(ref := c.selector.get("device"), str)
+        else c
+        for c in scenario.changes
+    )
+    return replace(scenario, changes=changes)
+
+
+def simulate_scenario(
+    engine: Engine,
+    scenario: Scenario,
+    *,
+    device_ids: Sequence[int] | None = None,
+    today: date | None = None,
+    exposure: ExposureSource | None = None,
+) -> Simulation:
+    """Score the devices (all, or ``device_ids``) today and under ``scenario``; nothing is stored."""
     day = today or datetime.now(UTC).date()
     with pause_gc():
-        return _simulate(engine, scenario, day, exposure or DiscoveryExposure())
+        return _simulate(engine, scenario, day, exposure or DiscoveryExposure(), device_ids)
 
 
-def _simulate(engine: Engine, scenario: Scenario, day: date, exposure: ExposureSource) -> Simulation:
+def _simulate(
+    engine: Engine, scenario: Scenario, day: date, exposure: ExposureSource, device_ids: Sequence[int] | None
+) -> Simulation:
     with engine.connect() as connection:
-        inputs = load_inputs(connection, exposure)
+        inputs = load_inputs(connection, exposure, device_ids)
     risk_scorer = scorer(day)
     before = _by_device(score_inputs(inputs, risk_scorer))
     devices, findings, acceptances, notes = apply_scenario(scenario, inputs.devices, inputs.findings,

@@ -9,7 +9,7 @@ as ``risk simulate``; nothing is stored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -17,15 +17,14 @@ import orjson
 from sqlalchemy import Engine, Select, case, func, select
 
 from wardwatch.domain.permissions import Permission, PermissionDenied, Principal, require
-from wardwatch.domain.risk import DeviceRisk
-from wardwatch.domain.risk_scenario import ScenarioError, apply_scenario, scenario_from_mapping
+from wardwatch.domain.risk_scenario import ScenarioError, scenario_from_mapping
 from wardwatch.services import audit
 from wardwatch.services.browse import _visible_device
-from wardwatch.services.risk import DIMENSIONS, explain, pause_gc, rollup, score_inputs, scorer
+from wardwatch.services.devices import DeviceNotFound
+from wardwatch.services.risk import DIMENSIONS, explain, rollup
 from wardwatch.services.risk_acceptance import AcceptanceError, accept, list_acceptances, revoke
-from wardwatch.services.risk_inputs import DiscoveryExposure, RiskInputs, load_inputs
 from wardwatch.services.risk_policy import load_policy
-from wardwatch.services.risk_simulate import Simulation
+from wardwatch.services.risk_simulate import resolve_devices, simulate_scenario
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.schema import devices, risk_explanations, risk_scores, sites, units, vulnerability_findings
 
@@ -237,32 +236,17 @@ def what_if(
     require(principal, Permission.RISK_READ)
     ensure_ready(engine)
     try:
-        parsed = scenario_from_mapping(dict(scenario), load_policy().controls)
-    except ScenarioError as e:
-        raise ValueError(str(e)) from e
-    day = today or datetime.now(UTC).date()
-    with pause_gc():
+        parsed = resolve_devices(engine, scenario_from_mapping(dict(scenario), load_policy().controls))
+    except (ScenarioError, DeviceNotFound) as e:
+        raise ValueError(str(e.args[0])) from e
+    ids = None
+    if principal.unit_scoped:
         with engine.connect() as connection:
-            ids = None
-            if principal.unit_scoped:
-                ids = list(connection.execute(
-                    select(devices.c.id).join(units, devices.c.unit_id == units.c.id)
-                    .where(units.c.department == (principal.unit or ""))
-                ).scalars())  # fmt: skip
-            inputs = load_inputs(connection, DiscoveryExposure(), ids)
-        risk_scorer = scorer(day)
-        before = _by_device(score_inputs(inputs, risk_scorer))
-        facts, findings, acceptances, notes = apply_scenario(
-            parsed, inputs.devices, inputs.findings, inputs.acceptances, day
-        )
-        after = _by_device(score_inputs(RiskInputs(facts, findings, acceptances), risk_scorer))
-    names = {d.id: " ".join(x for x in (d.manufacturer, d.model) if x) or d.name for d in inputs.devices}
-    return Simulation(parsed.name, tuple(notes), before, after, names).as_dict()
-
-
-def _by_device(pairs: Sequence[tuple[int, DeviceRisk]]) -> dict[int, DeviceRisk]:
-    """Scores keyed by device (the scorer shares one result between devices of equal inputs)."""
-    return {i: r if r.device_id == i else replace(r, device_id=i) for i, r in pairs}
+            ids = list(connection.execute(
+                select(devices.c.id).join(units, devices.c.unit_id == units.c.id)
+                .where(units.c.department == (principal.unit or ""))
+            ).scalars())  # fmt: skip
+    return simulate_scenario(engine, parsed, device_ids=ids, today=today).as_dict()
 
 
 def _device_names(engine: Engine, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
