@@ -52,7 +52,7 @@ def test_generated_requests_never_cause_a_server_error(own_client: tuple[TestCli
             suppress_health_check=list(hypothesis.HealthCheck),
         )  # fmt: skip
         def call(case: Any) -> None:
-            response = case.call(headers=headers)
+            response = case.call(headers=headers, timeout=120)  # a PDF report on a loaded 2-core machine
             assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}"
 
         call()

@@ -14,7 +14,9 @@ from wardwatch.domain.rubric import (
     RubricPolicy,
     answers_of,
     apply_rubric,
+    default_caps,
     defaults_for,
+    exceeds_caps,
     layer_answers,
     parse_extended,
 )
@@ -289,3 +291,53 @@ def test_defaults_layer_under_analyst_answers() -> None:
     defaults = defaults_for(ClinicalProfile(criticality=Criticality.DIAGNOSTIC), {"remote_service": True})
     answers = layer_answers(answers_of(defaults.values()), {"XAVT": "NO", "XAVW": "NO"})
     assert apply_rubric(answers).metrics["AV"] == "A"
+
+
+NVD_NETWORK = "CVSS:3.1/AV:N/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"
+NVD_LOCAL = "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H"
+
+
+def test_an_offline_model_gets_xavn_no() -> None:
+    offline = {"remote_service": False, "external_network": False, "wireless": False}
+    defaults = defaults_for(ClinicalProfile(), offline)
+    assert defaults["XAVN"].answer == "NO"
+    assert "no network communication" in defaults["XAVN"].reason
+    # one capability unknown: nothing proves the device offline
+    assert "XAVN" not in defaults_for(ClinicalProfile(), {**offline, "wireless": None})
+
+
+def test_model_defaults_lower_a_metric_the_device_rules_out() -> None:
+    result = apply_rubric({}, NVD_NETWORK, defaults={"XAVN": "NO"})
+    # no network: at worst local access (XAVP unanswered counts as the worse case, L)
+    assert result.metrics["AV"] == "L"
+    assert "lowered from the supplied AV:N" in result.explanations["AV"]
+    assert result.score.base < apply_rubric({}, NVD_NETWORK).score.base
+    # the other metrics stay the supplier's
+    assert {m: result.metrics[m] for m in ("AC", "PR", "C", "I", "A")} == {
+        "AC": "L", "PR": "L", "C": "H", "I": "H", "A": "H"
+    }  # fmt: skip
+
+
+def test_model_defaults_never_raise_a_supplier_metric() -> None:
+    networked = apply_rubric({}, NVD_LOCAL, defaults={"XAVN": "YES", "XAVT": "YES", "XPRL": "NO"})
+    assert networked.metrics["AV"] == "L"  # the vulnerability needs local access, whatever the device's network
+    assert networked.metrics["PR"] == "L"
+    assert "allow up to AV:N" in networked.explanations["AV"]
+    assert networked.vector == apply_rubric({}, NVD_LOCAL).vector
+
+
+def test_analyst_answers_override_model_defaults() -> None:
+    result = apply_rubric({"XAVN": "YES", "XAVT": "YES"}, NVD_LOCAL, defaults={"XAVN": "NO"})
+    assert result.metrics["AV"] == "N"  # the analyst decides, and may raise
+    filled = apply_rubric({"XAVT": "NO", "XAVW": "NO"}, NVD_NETWORK, defaults={"XAVN": "YES"})
+    assert filled.metrics["AV"] == "A"  # the default fills the question the analyst left open
+
+
+def test_default_caps_say_what_the_defaults_can_lower() -> None:
+    assert default_caps({}) == {}
+    assert default_caps({"XAVN": "NO"}) == {"AV": "L"}
+    # networked, login model known, no PHI: nothing can be lowered (unknown grid cells count as HIGH)
+    assert default_caps({"XAVN": "YES", "XAVT": "YES", "XPRL": "YES", "XCP": "NO", "XIP": "NONE", "XAP": "NONE"}) == {}
+    assert exceeds_caps(NVD_NETWORK, {"AV": "L"})
+    assert not exceeds_caps(NVD_LOCAL, {"AV": "L"})
+    assert not exceeds_caps(NVD_NETWORK, {})

@@ -28,6 +28,7 @@ EXPECTED_CAPABILITIES = {
     "remote_service": False,  # RMOT-1..3 all No
     "malware_protection": None,  # MLDP-2 No, MLDP-4 blank, MLDP-5 No: not known
     "anti_malware": False,
+    "application_allowlisting": None,  # MLDP-4 blank
     "sbom_available": True,  # "Yes, on request"
     "stores_phi": False,  # MPII-2.2 No wins over MPII-2 Yes (first answered)
     "transmits_phi": True,

@@ -120,3 +120,39 @@ def test_a_read_only_role_is_refused_changes(page: Any, hospital: Hospital, arti
     assert response.status == 403
     expect(page.get_by_role("alert")).to_contain_text("devices:read")
     page.screenshot(path=artifacts / "refused.png", full_page=True)
+
+
+def test_biomed_uploads_an_mds2_form_and_the_device_page_shows_it(
+    page: Any, hospital: Hospital, artifacts: Path, tmp_path: Path
+) -> None:
+    form = tmp_path / "carescape-b450.mds2.csv"
+    form.write_text(
+        "question_id,question,answer,note\n"
+        "DOC-1,Manufacturer Name,GE HealthCare,\n"
+        "DOC-3,Device Model,CARESCAPE B450,\n"
+        "DOC-7,Document Release Date,2031-01-15,\n"
+        "AUTH-1,Login required?,Yes,\n"
+        "MLDP-2,Anti-malware?,No,\n"
+        "MLDP-4,Application allow-listing?,Yes,\n"
+        "RMOT-1,Remote service?,No,\n"
+        "RMOT-2,Remote connections to the device?,No,\n"
+        "RMOT-3,Other remote functionality?,No,\n"
+        "CSUP-2,Operating system?,Yes,QNX 7.0\n",
+        encoding="utf-8",
+    )
+    log_in(page, hospital, "biomed")
+    page.goto("/uploads")
+    page.get_by_label("What is it?").select_option("intel")
+    page.get_by_label("File").set_input_files(str(form))
+    page.get_by_role("button", name="Upload and process").click()
+    expect(page.get_by_test_id("job-state")).to_have_text("succeeded", timeout=120_000)
+    expect(page.locator("#job-result")).to_contain_text("Mds2 links")
+    page.goto("/devices?q=carescape+b450")
+    page.locator("#device-table tbody tr").first.get_by_role("link").click()
+    section = page.get_by_test_id("device-security")
+    expect(section).to_contain_text("MDS2 form for GE HealthCare CARESCAPE B450, dated 2031-01-15")
+    capabilities = section.get_by_test_id("capabilities")
+    expect(capabilities.locator(".attr", has_text="Application allow-listing")).to_contain_text("Yes")
+    expect(capabilities.locator(".attr", has_text="Remote service connections")).to_contain_text("No")
+    expect(section).to_contain_text("application allowlisting")  # counted by risk as a compensating control
+    page.screenshot(path=artifacts / "device-mds2.png", full_page=True)

@@ -209,6 +209,22 @@ class VulnerabilityFinding(Schema):
     remediation: list[Any]
 
 
+class ModelSecurity(Schema):
+    """The device model's security capabilities from its manufacturer's MDS2 form."""
+
+    manufacturer: str
+    model: str
+    form: str = Field(description="The stored form, mds2/<sha256>.<ext>.")
+    form_date: date | None
+    version: str | None
+    operating_system: str | None
+    end_of_support: date | None
+    capabilities: dict[str, bool | None] = Field(description="Capability -> yes (true), no (false), not stated.")
+    controls: list[str] = Field(description="Compensating controls the form proves, as risk counts them.")
+    answers: int = Field(description="How many questions the form answers.")
+    linked_by: str = Field(description="metadata (the form's DOC-1/DOC-3) or explicit (--model).")
+
+
 class DeviceDetail(Schema):
     """One device: attributes, evidence per attribute, network facts, vulnerabilities, history."""
 
@@ -250,6 +266,7 @@ class DeviceDetail(Schema):
     talks_to: list[Peer]
     vulnerabilities: list[VulnerabilityFinding]
     history: list[HistoryItem]
+    security: ModelSecurity | None = None
 
 
 class VulnerabilityPage(Schema):

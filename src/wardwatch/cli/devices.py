@@ -87,6 +87,15 @@ def show(
             ["direction", "peer", "transport", "port", "protocol", "packets", "bytes", "last_seen"],
             title="Talks to (top 20 by bytes)",
         )
+    security = detail.get("security")
+    if security:
+        words = {True: "yes", False: "no", None: "not stated"}
+        print_table(
+            [{"capability": k.replace("_", " "), "answer": words[v]} for k, v in security["capabilities"].items()],
+            ["capability", "answer"],
+            title=f"Security capabilities (MDS2 form of {security['manufacturer']} {security['model']}, "
+            f"{security['form_date'] or 'undated'})",
+        )
     stdout.print(f"[dim]identifiers: {', '.join(detail['identifiers'])}[/]")
 
 

@@ -51,7 +51,9 @@ def _print_match(report: RematchReport) -> None:
 def import_(
     paths: list[Path] = typer.Argument(..., metavar="PATH...", help="Files or folders of intelligence files."),
     model: str | None = typer.Option(
-        None, "--model", help='Link the SBOM(s) to this device model ("Manufacturer Model"): its devices get them.'
+        None,
+        "--model",
+        help='Link the SBOM(s) or MDS2 form(s) to this device model ("Manufacturer Model"): its devices get them.',
     ),
     manufacturer: str | None = typer.Option(
         None, "--manufacturer", help="The manufacturer, when --model is just the model."
@@ -63,7 +65,12 @@ def import_(
                                  manufacturer=manufacturer)  # fmt: skip
     if as_json:
         document = report.as_dict()
-        document["sbom_links"] = [{"sbom": s, "manufacturer": m, "model": n} for s, m, n in links]
+        document["sbom_links"] = [
+            {"sbom": s, "manufacturer": m, "model": n} for s, m, n in links if not s.startswith("mds2/")
+        ]
+        document["mds2_links"] = [
+            {"form": s, "manufacturer": m, "model": n} for s, m, n in links if s.startswith("mds2/")
+        ]
         document["match"] = matched.as_dict() if matched else None
         print_json(document)
         return
@@ -74,8 +81,9 @@ def import_(
         )
     for path in report.skipped:
         stdout.print(f"skipped (not an intelligence file): {path}", markup=False)
-    for sbom, maker, name in links:
-        stdout.print(f"linked {sbom} to every {maker} {name}", markup=False)
+    for stored, maker, name in links:
+        what = "the MDS2 form" if stored.startswith("mds2/") else "the SBOM"
+        stdout.print(f"linked {what} {stored} to every {maker} {name}", markup=False)
     if matched is not None:
         _print_match(matched)
 

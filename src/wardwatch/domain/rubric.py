@@ -47,7 +47,9 @@ __all__ = [
     "RubricResult",
     "answers_of",
     "apply_rubric",
+    "default_caps",
     "defaults_for",
+    "exceeds_caps",
     "format_extended",
     "layer_answers",
     "normalise_answers",
@@ -431,15 +433,24 @@ def apply_rubric(
     *,
     policy: RubricPolicy = CORRECTED,
     version: Version | None = None,
+    defaults: Mapping[str, str] | None = None,
 ) -> RubricResult:
     """Turn rubric answers into a CVSS v3 base vector, its score and an explanation per metric.
 
     ``base_vector`` (e.g. the supplier's or NVD's) supplies the base metrics none of whose questions was
     answered, and its temporal/environmental metrics are carried over. ``version`` defaults to the base
     vector's, else ``3.0`` (the rubric's base standard).
+
+    ``defaults`` are a device model's default answers (:func:`defaults_for`). Under a metric an analyst answered,
+    they fill the questions the analyst left open. Under a metric only the defaults touch, and with a base vector,
+    they can only *lower* it: the rubric's decision over the defaults (unanswered questions at their worse case)
+    is the most severe value the device allows, and the base vector's value is kept unless it is more severe than
+    that. A model fact ("no network interface") rules values out; raising a supplier's metric needs an analyst.
     """
     given = normalise_answers(answers)
-    a = _Answers(given)
+    model = {k: v for k, v in normalise_answers(defaults or {}).items() if k not in given}
+    merged = {**model, **given}
+    a = _Answers(merged)
     base: dict[str, str] = {}
     extra: list[str] = []
     if base_vector is not None:
@@ -456,21 +467,18 @@ def apply_rubric(
                 base[key] = value
             else:
                 extra.append(part)
-    deciders = {
-        "AV": _attack_vector,
-        "AC": _attack_complexity,
-        "PR": _privileges,
-        "UI": _user_interaction,
-        "S": _scope,
-    }
     metrics: dict[str, str] = {}
     explanations: dict[str, str] = {}
     for metric in _METRICS:
-        if base and not any(code in given for code in _CODES_BY_METRIC[metric]):
+        codes = _CODES_BY_METRIC[metric]
+        user = any(code in given for code in codes)
+        if base and not user and not any(code in model for code in codes):
             metrics[metric] = base[metric]
             explanations[metric] = f"{metric}:{base[metric]} taken from the supplied base vector (no rubric answers)"
             continue
-        value, text = deciders[metric](a) if metric in deciders else _impact(a, metric, policy)
+        value, text = _DECIDERS[metric](a) if metric in _DECIDERS else _impact(a, metric, policy)
+        if base and not user:
+            value, text = _capped(metric, base[metric], value, text)
         metrics[metric] = value
         explanations[metric] = text
     body = "/".join([*(f"{m}:{metrics[m]}" for m in _METRICS), *extra])
@@ -480,10 +488,33 @@ def apply_rubric(
         metrics=metrics,
         vector=scored.vector,
         score=scored,
-        extended_vector=format_extended(scored.vector, given),
+        extended_vector=format_extended(scored.vector, merged),
         explanations=explanations,
         policy=policy,
     )
+
+
+_DECIDERS: dict[str, Callable[[_Answers], tuple[str, str]]] = {
+    "AV": _attack_vector,
+    "AC": _attack_complexity,
+    "PR": _privileges,
+    "UI": _user_interaction,
+    "S": _scope,
+}
+#: Base metric values from the least to the most severe.
+_SEVERITY: dict[str, str] = {"AV": "PLAN", "AC": "HL", "PR": "HLN", "UI": "RN", "S": "UC", "C": "NLH", "I": "NLH",
+                             "A": "NLH"}  # fmt: skip
+
+
+def _capped(metric: str, supplied: str, bound: str, why: str) -> tuple[str, str]:
+    """The supplier's value unless the model's defaults rule it out (then the most severe value they allow)."""
+    order = _SEVERITY[metric]
+    if order.index(supplied) <= order.index(bound):
+        return supplied, (
+            f"{metric}:{supplied} taken from the supplied base vector; the model's defaults allow up to "
+            f"{metric}:{bound} ({why})"
+        )
+    return bound, f"{metric}:{bound}, lowered from the supplied {metric}:{supplied} by the model's defaults: {why}"
 
 
 def format_extended(vector: str, answers: Mapping[str, str]) -> str:
@@ -511,6 +542,8 @@ def parse_extended(text: str) -> tuple[str, dict[str, str]]:
 
 
 _NETWORK_CAPABILITIES = ("remote_service", "external_network", "wireless", "transmits_phi")
+#: All "No" on the form: the device has no network or wireless interface and no remote service.
+_OFFLINE_CAPABILITIES = ("remote_service", "external_network", "wireless")
 _NO_THERAPY = (Criticality.DIAGNOSTIC, Criticality.MONITORING, Criticality.NON_CLINICAL)
 
 
@@ -531,6 +564,8 @@ def defaults_for(
     networked = [c for c in _NETWORK_CAPABILITIES if caps.get(c) is True]
     if networked:
         put("XAVN", YES, f"MDS2 reports network communication ({', '.join(networked)})")
+    elif all(caps.get(c) is False for c in _OFFLINE_CAPABILITIES):
+        put("XAVN", NO, f"MDS2 reports no network communication ({'=No, '.join(_OFFLINE_CAPABILITIES)}=No)")
     routed = [c for c in ("remote_service", "external_network") if caps.get(c) is True]
     if routed:
         put("XAVT", YES, f"MDS2 reports IP connectivity beyond the device ({', '.join(routed)})")
@@ -566,3 +601,27 @@ def _phi_defaults(
 def answers_of(defaults: Iterable[DefaultAnswer]) -> dict[str, str]:
     """The plain ``code -> answer`` mapping of some defaults, for :func:`apply_rubric` or :func:`layer_answers`."""
     return {d.code: d.answer for d in defaults}
+
+
+def default_caps(defaults: Mapping[str, str], policy: RubricPolicy = CORRECTED) -> dict[str, str]:
+    """The most severe value each base metric can take under a model's defaults alone, for the metrics where that
+    is below the metric's most severe value: what :func:`apply_rubric` would lower a supplier's vector to."""
+    if not defaults:
+        return {}
+    decided = apply_rubric({}, None, policy=policy, defaults=defaults).metrics
+    out: dict[str, str] = {}
+    for metric, value in decided.items():
+        touched = any(code in defaults for code in _CODES_BY_METRIC[metric])
+        if touched and value != _SEVERITY[metric][-1]:
+            out[metric] = value
+    return out
+
+
+def exceeds_caps(vector: str, caps: Mapping[str, str]) -> bool:
+    """Whether a CVSS v3 vector has a metric more severe than ``caps`` allow (then the defaults would lower it)."""
+    for part in vector.split("/")[1:]:
+        key, _, value = part.partition(":")
+        cap = caps.get(key)
+        if cap is not None and _SEVERITY[key].index(value) > _SEVERITY[key].index(cap):
+            return True
+    return False

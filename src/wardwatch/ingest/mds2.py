@@ -28,6 +28,7 @@ capability                      rule     question ids (2019 form)
 ``remote_service``              any      RMOT-1, RMOT-2, RMOT-3
 ``malware_protection``          any      MLDP-2 (anti-malware), MLDP-4 (allow-listing), MLDP-5 (HIDS)
 ``anti_malware``                first    MLDP-2
+``application_allowlisting``    first    MLDP-4
 ``sbom_available``              first    SBOM-1
 ``stores_phi``                  first    MPII-2.2 (persistent on internal media), MPII-2
 ``transmits_phi``               first    MPII-3 (mechanisms to transmit/import/export PII)
@@ -84,6 +85,7 @@ CAPABILITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "remote_service": ("any", ("RMOT-1", "RMOT-2", "RMOT-3")),
     "malware_protection": ("any", ("MLDP-2", "MLDP-4", "MLDP-5")),
     "anti_malware": ("first", ("MLDP-2",)),
+    "application_allowlisting": ("first", ("MLDP-4",)),
     "sbom_available": ("first", ("SBOM-1",)),
     "stores_phi": ("first", ("MPII-2.2", "MPII-2")),
     "transmits_phi": ("first", ("MPII-3",)),

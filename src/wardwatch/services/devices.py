@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, exists, func, or_, select
 
 from wardwatch.domain.values import normalize_ip, normalize_mac
+from wardwatch.services.model_security import security_for
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.inventory import DEVICE_COLUMNS, aware, load_claims
 from wardwatch.store.schema import (
@@ -326,4 +327,6 @@ def device_detail(engine: Engine, reference: str) -> dict[str, Any]:
         detail["history"] = [
             {**dict(r._mapping), "changed_at": aware(r.changed_at)} for r in connection.execute(history)
         ]
+        form = security_for(connection, detail.get("manufacturer"), detail.get("model"))
+        detail["security"] = form.as_dict() if form is not None else None
     return detail

@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from wardwatch.domain.intel import (
     Advisory,
     EpssScore,
     KevEntry,
+    Mds2Form,
     Recall,
     Sbom,
     VexStatement,
@@ -43,6 +45,7 @@ from wardwatch.ingest.cyclonedx import read_cyclonedx
 from wardwatch.ingest.epss import read_epss
 from wardwatch.ingest.errors import IngestError
 from wardwatch.ingest.kev import read_kev
+from wardwatch.ingest.mds2 import read_mds2
 from wardwatch.ingest.nvd import read_nvd
 from wardwatch.ingest.openfda import read_recalls
 from wardwatch.ingest.openvex import read_openvex
@@ -63,11 +66,11 @@ __all__ = [
 ]
 
 #: Kinds of intelligence file, in the order they are recognised.
-KINDS: tuple[str, ...] = ("csaf", "cve5", "cyclonedx", "spdx", "openvex", "kev", "openfda", "nvd", "epss")
+KINDS: tuple[str, ...] = ("csaf", "cve5", "cyclonedx", "spdx", "openvex", "kev", "openfda", "nvd", "epss", "mds2")
 #: Extensions of files considered when a folder is walked (anything else there — READMEs, licences — is skipped).
-_INTEL_SUFFIXES = frozenset({".json", ".csv", ".xml", ".spdx", ".gz", ".cdx"})
+_INTEL_SUFFIXES = frozenset({".json", ".csv", ".xml", ".spdx", ".gz", ".cdx", ".xlsx"})
 _HEAD_BYTES = 256 * 1024
-_KNOWN = "CSAF 2.0, NVD 2.0, CVE 5, CISA KEV, FIRST EPSS, CycloneDX, SPDX, OpenVEX or openFDA recalls"
+_KNOWN = "CSAF 2.0, NVD 2.0, CVE 5, CISA KEV, FIRST EPSS, CycloneDX, SPDX, OpenVEX, openFDA recalls or MDS2 forms"
 
 
 @dataclass(slots=True)
@@ -83,12 +86,14 @@ class _Parsed:
     components: int = 0
     sboms: list[Sbom] = field(default_factory=list)
     """SBOMs with components (their VEX statements stay with them: they apply to the linked devices only)."""
+    forms: list[Mds2Form] = field(default_factory=list)
+    """MDS2 forms: security capabilities of device models (linked to the models, read by risk scoring)."""
 
     @property
     def records(self) -> int:
         """Advisories, vulnerabilities, KEV entries, scores, recalls or SBOM components, else VEX statements."""
         main = len(self.advisories) + len(self.vulnerabilities) + len(self.kev) + len(self.epss) + len(self.recalls)
-        return main + self.components or len(self.vex)
+        return main + self.components + len(self.forms) or len(self.vex)
 
     def extend(self, other: _Parsed) -> None:
         self.advisories += other.advisories
@@ -98,6 +103,7 @@ class _Parsed:
         self.epss.update(other.epss)
         self.recalls += other.recalls
         self.sboms += other.sboms
+        self.forms += other.forms
 
 
 def _parse_csaf(path: Path) -> _Parsed:
@@ -125,6 +131,7 @@ _PARSERS: dict[str, Callable[[Path], _Parsed]] = {
     "spdx": _parse_sbom(read_spdx),
     "openvex": lambda p: _Parsed(vex=read_openvex(p)),
     "openfda": lambda p: _Parsed(recalls=read_recalls(p)),
+    "mds2": lambda p: _Parsed(forms=[read_mds2(p)]),
 }
 
 _JSON_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -150,6 +157,8 @@ def _head(path: Path) -> str:
 
 def detect_kind(path: Path) -> str | None:
     """The kind of intelligence file (one of :data:`KINDS`) by its content, or ``None`` if not recognised."""
+    if _is_xlsx(path):
+        return "mds2"  # the only spreadsheet Wardwatch reads as intelligence
     head = _head(path)
     if head.startswith(("{", "[")):
         if _JSON_SCHEMA.search(head[:4096]):
@@ -164,7 +173,24 @@ def detect_kind(path: Path) -> str | None:
         return "kev"
     if re.search(r"^SPDXVersion:", head, re.MULTILINE):
         return "spdx"
+    columns = [c.strip() for c in first.split(",")]
+    if ("answer" in columns and {"id", "question_id"} & set(columns)) or _MDS2_ROW.match(first):
+        return "mds2"
     return None
+
+
+_MDS2_ROW = re.compile(r"^(?:[a-z]{2,5},)?[a-z]{3,4}-\d+(?:\.\d+)*,")
+
+
+def _is_xlsx(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            if handle.read(4) != b"PK\x03\x04":
+                return False
+        with zipfile.ZipFile(path) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _files(paths: Iterable[str | Path]) -> list[tuple[Path, bool]]:
@@ -215,6 +241,8 @@ class ImportedFile:
     """False when the same content was already stored (nothing changed)."""
     product: tuple[str | None, str | None] | None = None
     """For an SBOM with components: (supplier, product name) from its metadata, to link it to a device model."""
+    form: Mds2Form | None = None
+    """For an MDS2 form: the form, to link it to its device model(s)."""
 
     @property
     def name(self) -> str:
@@ -259,8 +287,11 @@ def intel_folder(settings: Settings) -> Path:
     return settings.home / "intel"
 
 
-def import_intel(settings: Settings, paths: Sequence[str | Path]) -> IntelImportReport:
-    """Recognise, parse, then store every file; any bad file stops the run before anything is stored."""
+def import_intel(settings: Settings, paths: Sequence[str | Path], *, explicit_model: bool = False) -> IntelImportReport:
+    """Recognise, parse, then store every file; any bad file stops the run before anything is stored.
+
+    An MDS2 form must name its manufacturer (DOC-1) and model (DOC-3) unless ``explicit_model`` (``--model``).
+    """
     planned: list[tuple[Path, str, _Parsed]] = []
     skipped: list[str] = []
     for path, named in _files(paths):
@@ -270,7 +301,12 @@ def import_intel(settings: Settings, paths: Sequence[str | Path]) -> IntelImport
             continue
         if kind is None:
             raise IngestError(str(path), "is not a recognised intelligence file", tip=f"give {_KNOWN} files")
-        planned.append((path, kind, _PARSERS[kind](path)))
+        parsed = _PARSERS[kind](path)
+        for form in parsed.forms:
+            if not explicit_model and not (form.manufacturer and form.model):
+                tip = "give the model: wardwatch intel import FORM --model 'Manufacturer Model'"
+                raise IngestError(str(path), "names no manufacturer (DOC-1) or no model (DOC-3)", tip=tip)
+        planned.append((path, kind, parsed))
     if not planned:
         raise IngestError(", ".join(map(str, paths)), "has no intelligence files", tip=f"give {_KNOWN} files")
     root = intel_folder(settings)
@@ -290,7 +326,8 @@ def import_intel(settings: Settings, paths: Sequence[str | Path]) -> IntelImport
         if not intel_cache.cache_path(target).exists():
             intel_cache.store(target, parsed)  # parsed once: a re-match loads this instead of parsing again
         product = (parsed.sboms[0].supplier, parsed.sboms[0].name) if parsed.sboms else None
-        imported.append(ImportedFile(str(path), kind, str(target), parsed.records, new, product))
+        first = parsed.forms[0] if parsed.forms else None
+        imported.append(ImportedFile(str(path), kind, str(target), parsed.records, new, product, first))
     return IntelImportReport(tuple(imported), tuple(skipped))
 
 

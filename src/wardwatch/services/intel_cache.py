@@ -37,7 +37,7 @@ __all__ = ["FORMAT", "cache_path", "load_or_parse", "store"]
 log = logging.getLogger(__name__)
 
 #: Bumped when what is cached changes in a way the field digest cannot see.
-FORMAT = 1
+FORMAT = 2  # 2: MDS2 forms are intelligence files too
 T = TypeVar("T")
 
 

@@ -125,7 +125,8 @@ def _intel_import(context: JobContext) -> dict[str, Any]:
     context.progress(0.1, "reading the intelligence file", force=True)
     imported, links, matched = import_and_match(context.engine, context.settings, [Path(context.input["path"])])
     report = imported.as_dict()
-    report["sbom_links"] = [{"manufacturer": maker, "model": model} for _, maker, model in links]
+    report["sbom_links"] = [{"manufacturer": m, "model": n} for name, m, n in links if not name.startswith("mds2/")]
+    report["mds2_links"] = [{"manufacturer": m, "model": n} for name, m, n in links if name.startswith("mds2/")]
     report["rematch"] = matched.as_dict() if matched is not None else None
     for item in report["files"]:  # no server paths in a job's result
         item["path"], item["stored"] = Path(item["path"]).name, Path(item["stored"]).name

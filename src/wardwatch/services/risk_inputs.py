@@ -16,9 +16,20 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy import Connection, and_, func, or_, select
 
+from wardwatch.domain.inventory import ClinicalProfile, Criticality
 from wardwatch.domain.risk import Acceptance, DeviceFacts, VulnerabilityFinding, unknown_exposure
-from wardwatch.domain.rubric import RubricError, apply_rubric, layer_answers
+from wardwatch.domain.rubric import (
+    RubricError,
+    answers_of,
+    apply_rubric,
+    default_caps,
+    defaults_for,
+    exceeds_caps,
+    layer_answers,
+)
 from wardwatch.domain.ssvc import Derived, SystemExposure
+from wardwatch.services.model_security import ModelSecurityIndex
+from wardwatch.services.model_security import load_index as load_security
 from wardwatch.store.inventory import aware
 from wardwatch.store.schema import (
     devices,
@@ -176,13 +187,24 @@ def _device_facts(
     vlans: Mapping[int, list[int]],
     weaknesses: Mapping[int, set[str]],
     exposures: Mapping[int, Derived[SystemExposure]],
+    security: ModelSecurityIndex,
 ) -> list[DeviceFacts]:
+    """Device facts; where the record is silent, its model's MDS2 form gives the OS, end of support and PHI, and
+    the form's proven compensating controls always count."""
     default = unknown_exposure()
     out: list[DeviceFacts] = []
     for (device_id, kind, criticality, phi, os_name, os_version, eos, eol, manufacturer, model, software, firmware,
          site, unit) in rows:  # fmt: skip
         ends = [x for x in (_day(eos), _day(eol)) if x is not None]
         kinds = weaknesses.get(device_id)
+        form = security.get(manufacturer, model) if security else None
+        os_text = " ".join(x for x in (os_name, os_version) if x) or None
+        if form is not None:
+            os_text = os_text or form.operating_system
+            if not ends and form.end_of_support is not None:
+                ends = [form.end_of_support]
+            if phi is None:
+                phi = form.handles_phi
         out.append(
             DeviceFacts(
                 device_id,
@@ -190,11 +212,11 @@ def _device_facts(
                 kind,
                 criticality,
                 None if phi is None else bool(phi),
-                " ".join(x for x in (os_name, os_version) if x) or None,
+                os_text,
                 min(ends) if ends else None,
                 exposures.get(device_id, default),
                 tuple(sorted(kinds)) if kinds else (),
-                (),
+                form.controls if form is not None else (),
                 site,
                 unit,
                 manufacturer,
@@ -244,24 +266,59 @@ def load_acceptances(
 
 
 class _RubricCache:
-    def __init__(self, answers: Mapping[tuple[str, str], Mapping[str, Mapping[str, str]]]) -> None:
+    """Rubric-adjusted findings: an analyst's answers (``risk rubric``) decide; a model's defaults (from its MDS2
+    form and the device's clinical profile) fill the questions left open, and alone can only lower a metric the
+    device rules out (``domain.rubric.apply_rubric``).  Everything is memoised per distinct input."""
+
+    def __init__(
+        self, answers: Mapping[tuple[str, str], Mapping[str, Mapping[str, str]]], security: ModelSecurityIndex
+    ) -> None:
         self.answers = answers
+        self.security = security
+        self.defaults: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, str]]] = {}
         self.cache: dict[tuple[Any, ...], tuple[float, str, str] | None] = {}
+
+    @property
+    def active(self) -> bool:
+        """Whether anything can adjust a finding."""
+        return bool(self.answers) or bool(self.security)
+
+    def _defaults(self, device: DeviceFacts) -> tuple[dict[str, str], dict[str, str]]:
+        form = self.security.get(device.manufacturer, device.model) if self.security else None
+        key = (form.form if form else None, device.criticality, device.handles_phi)
+        if key not in self.defaults:
+            try:
+                criticality = Criticality(device.criticality) if device.criticality else None
+            except ValueError:
+                criticality = None
+            profile = ClinicalProfile(criticality=criticality, handles_phi=device.handles_phi)
+            answers = answers_of(defaults_for(profile, form.capabilities if form else {}).values())
+            self.defaults[key] = (answers, default_caps(answers) if form else {})
+        return self.defaults[key]
 
     def adjust(self, device: DeviceFacts, f: VulnerabilityFinding) -> VulnerabilityFinding:
         by_vuln = self.answers.get((device.manufacturer or "", device.model or ""))
-        if not by_vuln:
+        base = f.cvss_vector if f.cvss_vector and not f.cvss_vector.upper().startswith("CVSS:4") else None
+        defaults, caps = self._defaults(device)
+        if not by_vuln and (not caps or base is None or not exceeds_caps(base, caps)):
             return f
-        key = (device.manufacturer, device.model, f.vulnerability_id, f.cvss_vector)
+        layers = [by_vuln.get("", {}), by_vuln.get(f.vulnerability_id, {})] if by_vuln else []
+        who = (device.manufacturer, device.model, f.vulnerability_id) if by_vuln else None
+        key = (who, tuple(sorted(defaults.items())), f.cvss_vector)
         if key not in self.cache:
-            layers = [by_vuln.get("", {}), by_vuln.get(f.vulnerability_id, {})]
-            base = f.cvss_vector if f.cvss_vector and not f.cvss_vector.upper().startswith("CVSS:4") else None
             try:
-                result = apply_rubric(layer_answers(*layers), base)
-                note = f"CVSS {result.score.base:g} from the medical-device rubric ({result.extended_vector})"
-                self.cache[key] = (result.score.base, result.vector, note)
+                result = apply_rubric(layer_answers(*layers), base, defaults=defaults)
             except RubricError:
                 self.cache[key] = None
+            else:
+                if by_vuln:
+                    note = f"CVSS {result.score.base:g} from the medical-device rubric ({result.extended_vector})"
+                else:
+                    lowered = "; ".join(t for t in result.explanations.values() if ", lowered from" in t)
+                    note = (
+                        f"CVSS {result.score.base:g} by the medical-device rubric and the model's MDS2 form: {lowered}"
+                    )
+                self.cache[key] = (result.score.base, result.vector, note)
         adjusted = self.cache[key]
         if adjusted is None:
             return f
@@ -282,7 +339,10 @@ def load_inputs(connection: Connection, exposure: ExposureSource, ids: Sequence[
         q = select(findings.c.device_id, findings.c.kind).distinct()
         for device_id, kind in fetch_rows(connection, q if where is None else q.where(where)):
             weaknesses[device_id].add(kind)
-    facts = _device_facts(_device_rows(connection, ids), vlans, weaknesses, exposure.exposures(connection, ids))
+    security = load_security(connection)
+    facts = _device_facts(
+        _device_rows(connection, ids), vlans, weaknesses, exposure.exposures(connection, ids), security
+    )
     vf = vulnerability_findings.c
     rows: list[Any] = []
     for where in _in(vf.device_id, ids):
@@ -300,7 +360,7 @@ def load_inputs(connection: Connection, exposure: ExposureSource, ids: Sequence[
             connection, select(vf.vulnerability_id, vf.detail).where(vf.id.in_(part))
         ):
             extras[vulnerability_id] = _extras(detail)
-    rubric = _RubricCache(_rubric(connection))
+    rubric = _RubricCache(_rubric(connection), security)
     by_id = {d.id: d for d in facts}
     out_findings: dict[int, list[VulnerabilityFinding]] = defaultdict(list)
     # Devices of one model share their findings: one object per distinct finding keeps memory and hashing low.
@@ -313,7 +373,7 @@ def load_inputs(connection: Connection, exposure: ExposureSource, ids: Sequence[
             finding = VulnerabilityFinding(vulnerability_id, component, bool(kev), epss, cvss, vector, exploit,
                                            automatable)  # fmt: skip
             interned[key] = finding
-        if rubric.answers:
+        if rubric.active:
             device = by_id.get(device_id)
             if device is not None:
                 finding = rubric.adjust(device, finding)

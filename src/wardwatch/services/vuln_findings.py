@@ -37,6 +37,7 @@ from wardwatch.domain.intel import Sbom, Vulnerability
 from wardwatch.domain.matching import DeviceProfile, IntelIndex, Match, match_device, model_key
 from wardwatch.ingest.errors import IngestError
 from wardwatch.reference import manufacturer_catalog
+from wardwatch.services import model_security
 from wardwatch.services.devices import find_device_id
 from wardwatch.services.intel import (
     FindingFilter,
@@ -518,11 +519,12 @@ def import_and_match(
         return import_intel(settings, paths), [], None
     assert engine is not None  # noqa: S101 - _ready checked it
     split = _split_model(engine, model, manufacturer) if model is not None else None
-    report = import_intel(settings, paths)
+    report = import_intel(settings, paths, explicit_model=split is not None)
     sboms = [item for item in report.files if item.product is not None]
-    if split is not None and not sboms:
-        raise IngestError(", ".join(map(str, paths)), "has no SBOM with components to link to --model",
-                          tip="give a CycloneDX or SPDX SBOM")  # fmt: skip
+    forms = [(item.name, item.form) for item in report.files if item.form is not None]
+    if split is not None and not sboms and not forms:
+        raise IngestError(", ".join(map(str, paths)), "has no SBOM with components and no MDS2 form to link to "
+                          "--model", tip="give a CycloneDX or SPDX SBOM, or an MDS2 form")  # fmt: skip
     links: list[tuple[str, str, str]] = []
     for item in sboms:
         supplier, name = item.product or (None, None)
@@ -531,4 +533,8 @@ def import_and_match(
             continue
         if link_sbom(engine, item.name, target[0], target[1], explicit=split is not None) or split is not None:
             links.append((item.name, target[0], target[1]))
+    if forms:
+        form_links = model_security.link_forms(engine, forms, split)
+        links += form_links
+        model_security.rescore_models(engine, [(maker, name) for _, maker, name in form_links])
     return report, links, rematch(engine, settings) if match else None

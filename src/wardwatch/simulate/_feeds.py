@@ -19,6 +19,7 @@
   product name -> ``vers:generic`` range covering the family's older firmware/software versions
   (``known_affected``) and the first fixed version (``fixed``), ``vendor_fix`` remediation, CVSS 3.1.
 * ``sbom/<model key>.cdx.json``: a CycloneDX 1.5 BOM per networked model (see ``_feeds_sbom``).
+* ``mds2/<model key>.mds2.csv``: the MDS2 form of about two models in three (see ``_feeds_mds2``).
 
 Everything is drawn from the seed (no clock); gzip headers carry no name and mtime 0, so the same arguments give
 byte-identical files. Records are generated and written one at a time: memory stays flat whatever the count.
@@ -38,6 +39,7 @@ from typing import IO, Any
 
 from wardwatch.domain.versions import sort_key
 from wardwatch.simulate._catalog import CatalogModel, load_catalog
+from wardwatch.simulate._feeds_mds2 import write_mds2_forms
 from wardwatch.simulate._feeds_nvd import FEED_END, RecordMaker, cve_years, cvss31
 from wardwatch.simulate._feeds_sbom import write_sboms
 from wardwatch.simulate._model import Hospital, Size
@@ -72,7 +74,7 @@ class _Closing(io.TextIOWrapper):
 
 
 def write_feeds(hospital: Hospital, out_dir: Path, *, cves: int, seed: int | None = None) -> list[Path]:
-    """Write the feeds under ``out_dir/feeds``; returns the paths written (NVD pages, EPSS, KEV, CSAF, SBOMs).
+    """Write the feeds under ``out_dir/feeds``; returns the paths written (NVD, EPSS, KEV, CSAF, SBOMs, MDS2 forms).
 
     ``seed`` defaults to the hospital's. Raises ``ValueError`` when ``cves`` is below 1.
     """
@@ -88,6 +90,7 @@ def write_feeds(hospital: Hospital, out_dir: Path, *, cves: int, seed: int | Non
     paths.append(_write_kev(maker.collected.kev, root / "known_exploited_vulnerabilities.json"))
     paths += _write_csaf(models, seed, maker.collected.by_model, root / "csaf")
     paths += write_sboms(models, seed, root / "sbom", maker.collected.by_product)
+    paths += write_mds2_forms(models, seed, root / "mds2")
     return paths
 
 

@@ -433,3 +433,37 @@ jobs = Table(
     Column("finished_at", UTC_DATETIME),
 )
 """Background work (uploads processed, later feed syncs and rescoring) with its progress and outcome."""
+
+# --- device-model security capabilities (revision 0006) -----------------------------------------------------------
+
+model_security = Table(
+    "model_security",
+    metadata,
+    Column("vendor_key", _BYTEWISE(200), primary_key=True),
+    Column("model_key", _BYTEWISE(300), primary_key=True),
+    Column("manufacturer", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("form", String(300), nullable=False),  # "mds2/<stored file name>"
+    Column("form_date", Date),
+    Column("version", String(100)),
+    Column("operating_system", String(200)),
+    Column("end_of_support", Date),
+    Column("capabilities", Text, nullable=False),  # JSON: capability -> true / false / null (the form is silent)
+    Column("answers", Text, nullable=False),  # JSON: question id -> answer as written
+    Column("linked_by", String(20), nullable=False),  # "metadata" (the form's DOC-1/DOC-3) or "explicit" (--model)
+    Column("linked_at", UTC_DATETIME, nullable=False),
+)
+"""A device model's security capabilities from its manufacturer's MDS2 form: shown on its devices' pages and read
+by risk scoring (rubric defaults, compensating controls, OS and end of support when the inventory lacks them)."""
+
+network_files = Table(
+    "network_files",
+    metadata,
+    Column("name", _BYTEWISE(300), primary_key=True),  # "network/<sha256>.<ext>" in the data folder
+    Column("kind", String(20), nullable=False),  # yaml, iptables, cisco
+    Column("original", String(300), nullable=False),  # the file name it was imported from
+    Column("position", Integer, nullable=False),  # rules are evaluated in file order, then rule order
+    Column("imported_at", UTC_DATETIME, nullable=False),
+)
+"""The network model's files (zones YAML, iptables-save, Cisco ACLs) in evaluation order: one set per hospital,
+replaced as a whole by ``wardwatch network import``."""
