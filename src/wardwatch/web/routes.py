@@ -296,7 +296,7 @@ def uploads_page(request: Request) -> Response:
             for kind, label, permission in (
                 ("cmms", "CMMS export (CSV or XLSX)", Permission.INVENTORY_WRITE),
                 ("capture", "Network capture (pcap, pcapng)", Permission.DISCOVERY_WRITE),
-                ("intel", "Advisory, feed, SBOM or MDS2 form (CSAF, NVD, KEV, EPSS, SBOM, VEX, MDS2)", Permission.INTEL_WRITE),
+                ("intel", "Advisory, feed, SBOM or MDS2 form", Permission.INTEL_WRITE),
             )
             if allows(principal, permission)
         ]
