@@ -25,12 +25,13 @@ _SIZES = ("small", "medium", "large", "xl")
 
 def _generate(size: str, seed: int, out: Path, feeds: bool | None = None, cves: int | None = None) -> list[Path]:
     from wardwatch import simulate as generator  # noqa: PLC0415 - only these commands need it
+    from wardwatch.simulate._network import write_network  # noqa: PLC0415 - network/ model and configs
 
     if size not in _SIZES:
         raise UsageError(f"--size {size!r} is not one of {', '.join(_SIZES)}")
     hospital = generator.generate(size, seed)  # type: ignore[arg-type]
     out.mkdir(parents=True, exist_ok=True)
-    return generator.write(hospital, out, feeds=feeds, cves=cves)
+    return generator.write(hospital, out, feeds=feeds, cves=cves) + write_network(hospital, out)
 
 
 def simulate(
@@ -115,6 +116,7 @@ def demo(
                 feeds / "epss_scores.csv.gz",
                 feeds / "nvd",
                 feeds / "sbom",
+                feeds / "mds2",
             ],
         )
         matched = run(stored_findings, database, demo_settings)
@@ -122,7 +124,9 @@ def demo(
     stdout.print(
         f"  ✓ {len(matched)} device × vulnerability findings ({len(confirmed)} confirmed) on "
         f"{len({f['device']['id'] for f in matched})} devices, "
-        f"{sum(1 for f in matched if f['component'])} of them in SBOM components ({len(links)} models' SBOMs linked)"
+        f"{sum(1 for f in matched if f['component'])} of them in SBOM components "
+        f"({sum(1 for s, _, _ in links if not s.startswith('mds2/'))} models' SBOMs and "
+        f"{sum(1 for s, _, _ in links if s.startswith('mds2/'))} MDS2 forms linked)"
     )
     from wardwatch.services.risk import rescore  # noqa: PLC0415 - heavy imports
 
