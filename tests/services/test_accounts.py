@@ -63,6 +63,26 @@ def test_repeated_failures_lock_the_account_and_are_audited(engine: Engine) -> N
         accounts.authenticate(engine, "nobody", PASSWORD)
 
 
+def test_guessing_across_accounts_from_one_address_is_throttled(engine: Engine) -> None:
+    for name in ("fay", "gil"):
+        accounts.add_user(engine, SYSTEM, name, "biomed", PASSWORD)
+    policy = LoginPolicy(max_failures=10, max_address_failures=4, address_window=timedelta(minutes=15))
+    for name in ("fay", "gil", "fay", "nobody"):  # four failures from one address, never enough to lock an account
+        with pytest.raises(accounts.AuthenticationFailed) as refused:
+            accounts.authenticate(engine, name, "wrong password!!", address="203.0.113.9", policy=policy)
+        assert not isinstance(refused.value, accounts.LoginThrottled)
+    with pytest.raises(accounts.LoginThrottled) as throttled:  # even the right password: no password is checked
+        accounts.authenticate(engine, "gil", PASSWORD, address="203.0.113.9", policy=policy)
+    assert 0 < throttled.value.retry_after <= 15 * 60
+    assert not any(u["locked"] for u in accounts.list_users(engine, SYSTEM))
+    # another address is not affected; failures older than the window do not count
+    assert accounts.authenticate(engine, "gil", PASSWORD, address="198.51.100.7", policy=policy).username == "gil"
+    later = LoginPolicy(max_failures=10, max_address_failures=4, address_window=timedelta(0))
+    assert accounts.authenticate(engine, "gil", PASSWORD, address="203.0.113.9", policy=later).username == "gil"
+    entries, _ = audit.list_audit(engine, SYSTEM, audit.AuditFilter(action="login"))
+    assert sum((e["detail"] or {}).get("reason", "").startswith("throttled") for e in entries) == 1
+
+
 def test_tokens_are_hashed_scoped_and_revocable(engine: Engine) -> None:
     accounts.add_user(engine, SYSTEM, "erin", "compliance", PASSWORD)
     token, info = accounts.create_token(engine, SYSTEM, "erin", "siem", scopes="devices:read audit:read")

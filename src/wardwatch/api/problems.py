@@ -1,8 +1,9 @@
 """Errors as RFC 9457 problem details (``application/problem+json``).
 
 Service errors map to statuses here, in one table, so routes never build error responses themselves:
-``PermissionDenied`` 403, ``NotAuthenticated`` 401, ``LookupError`` 404, ``AuthenticationFailed`` 401,
-``UserExists`` 409, ``IngestError`` / ``ValueError`` 422; FastAPI's validation errors 422 with an ``errors`` list.
+``PermissionDenied`` 403, ``NotAuthenticated`` 401, ``LookupError`` 404, ``AuthenticationFailed`` 401
+(``LoginThrottled`` 429 with Retry-After), ``UserExists`` 409, ``IngestError`` / ``ValueError`` 422; FastAPI's
+validation errors 422 with an ``errors`` list.
 Anything else is a 500 whose detail names no internals (the traceback goes to the log).
 """
 
@@ -20,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wardwatch.domain.permissions import PermissionDenied
 from wardwatch.ingest.errors import IngestError
-from wardwatch.services.accounts import AuthenticationFailed, InvalidAccount, UserExists
+from wardwatch.services.accounts import AuthenticationFailed, InvalidAccount, LoginThrottled, UserExists
 from wardwatch.store.errors import StoreError
 
 __all__ = ["NotAuthenticated", "install", "problem"]
@@ -50,6 +51,7 @@ def problem(
 
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (LoginThrottled, 429),
     (NotAuthenticated, 401),
     (AuthenticationFailed, 401),
     (CsrfRejected, 403),
@@ -70,6 +72,8 @@ def install(app: FastAPI) -> None:
         for kind, status in _STATUS:
             if isinstance(error, kind):
                 headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+                if isinstance(error, LoginThrottled):
+                    headers = {"Retry-After": str(error.retry_after)}
                 return problem(status, str(error).strip("'\""), instance=request.url.path, headers=headers)
         raise error  # pragma: no cover - only registered for the kinds above
 

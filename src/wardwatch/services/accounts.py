@@ -29,11 +29,12 @@ from wardwatch.domain.permissions import ROLE_PERMISSIONS, Permission, Principal
 from wardwatch.services import audit
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.inventory import aware
-from wardwatch.store.schema import api_tokens, user_sessions, users
+from wardwatch.store.schema import api_tokens, audit_log, user_sessions, users
 
 __all__ = [
     "AccountError",
     "AuthenticationFailed",
+    "LoginThrottled",
     "InvalidAccount",
     "LoginPolicy",
     "UserExists",
@@ -77,6 +78,11 @@ class LoginPolicy:
     """How long a locked account stays locked."""
     session_lifetime: timedelta = timedelta(hours=12)
     """How long a browser session lasts."""
+    max_address_failures: int = 50
+    """Failed logins from one address (any usernames) within :attr:`address_window` before that address is
+    refused without checking passwords: guessing across many accounts, which the per-account lock-out misses.
+    Generous because a hospital's clinicians often share one NAT or proxy address."""
+    address_window: timedelta = timedelta(minutes=15)
 
 
 POLICY = LoginPolicy()
@@ -100,6 +106,14 @@ class UserNotFound(AccountError, LookupError):
 
 class AuthenticationFailed(AccountError):
     """Wrong or unknown credentials, or a disabled or locked account (deliberately one message)."""
+
+
+class LoginThrottled(AuthenticationFailed):
+    """Too many failed logins from one address recently: refused before any password is checked."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins from this address; try again in {retry_after // 60 + 1} minutes")
+        self.retry_after = retry_after
 
 
 def _digest(secret: str) -> str:
@@ -240,10 +254,35 @@ def authenticate(
     now = datetime.now(UTC)
     name = username.strip().lower()
     with engine.begin() as connection:
-        principal = _check_login(connection, name, password, now, address, policy)
+        wait = _throttled(connection, address, now, policy)
+        if wait is not None:
+            audit.record(connection, name or "?", "login", outcome="denied", address=address,
+                         detail={"reason": "throttled: too many failed logins from this address"})  # fmt: skip
+        else:
+            principal = _check_login(connection, name, password, now, address, policy)
+    if wait is not None:
+        raise LoginThrottled(wait)
     if principal is None:  # raised after the commit, so the failure count, lock and audit entry are kept
         raise AuthenticationFailed("wrong username or password, or the account is locked or disabled")
     return principal
+
+
+def _throttled(connection: Connection, address: str | None, now: datetime, policy: LoginPolicy) -> int | None:
+    """Seconds until the address may try again, when it failed too often lately (from the audit trail)."""
+    if not address or policy.max_address_failures <= 0:
+        return None
+    since = now - policy.address_window
+    a = audit_log.c
+    recent = (
+        select(a.at)
+        .where(a.action == "login", a.address == address, a.outcome.in_(("failure", "denied")), a.at >= since)
+        .order_by(a.at.desc())
+        .limit(policy.max_address_failures)
+    )
+    times = [aware(t) for t in connection.execute(recent).scalars()]
+    if len(times) < policy.max_address_failures:
+        return None
+    return max(1, int((times[-1] + policy.address_window - now).total_seconds()))
 
 
 def _check_login(

@@ -22,7 +22,9 @@ def audit_list(
     action: Annotated[str | None, Query(max_length=60)] = None,
     outcome: Annotated[Literal["success", "denied", "failure"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Keyset: the `next_before` of the previous page.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Keyset: the `next_before` of the previous page.")
+    ] = None,
 ) -> AuditPage:
     """Who did what, when, to what, and the outcome — newest first."""
     rows, total = list_audit(

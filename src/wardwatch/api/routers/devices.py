@@ -37,7 +37,9 @@ def list_devices(
     sort: Annotated[SortKey, Query()] = "id",
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    after: Annotated[int | None, Query(ge=0, description="Keyset: the `next_after` of the previous page.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="Keyset: the `next_after` of the previous page.")
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=100_000, description="For sorts other than id.")] = 0,
 ) -> DevicePage:
     """Devices matching every filter; a clinician sees their unit only."""

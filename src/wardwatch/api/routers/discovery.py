@@ -14,14 +14,14 @@ from wardwatch.services.browse import network_findings, observation_page
 router = APIRouter(tags=["discovery"])
 Reader = Annotated[Principal, Depends(allow(Permission.OBSERVATIONS_READ))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**63 - 1)]
 
 
 @router.get("/api/observations", response_model=ObservationPage, summary="List observations")
 def list_observations(
     engine: EngineDep,
     principal: Reader,
-    device_id: Annotated[int | None, Query(ge=1)] = None,
+    device_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     kind: Annotated[str | None, Query(max_length=40)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -36,7 +36,7 @@ def list_network_findings(
     engine: EngineDep,
     principal: Reader,
     kind: Annotated[str | None, Query(max_length=40, description="e.g. smbv1, phi_cleartext, external_peer")] = None,
-    device_id: Annotated[int | None, Query(ge=1)] = None,
+    device_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> NetworkFindingPage:

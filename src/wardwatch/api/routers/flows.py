@@ -20,11 +20,11 @@ Reader = Annotated[Principal, Depends(allow(Permission.FLOWS_READ))]
 def list_flows(
     engine: EngineDep,
     principal: Reader,
-    device_id: Annotated[int | None, Query(ge=1)] = None,
+    device_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     protocol: Annotated[str | None, Query(max_length=40)] = None,
     port: Annotated[int | None, Query(ge=0, le=65535)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> FlowPage:
     """Conversations, largest first."""
     rows, total = flow_page(

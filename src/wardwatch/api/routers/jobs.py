@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from wardwatch.api.deps import EngineDep, authenticated
 from wardwatch.api.schemas import Job, JobPage
@@ -24,6 +24,6 @@ def jobs_list(engine: EngineDep, principal: Someone, limit: Annotated[int, Query
 
 
 @router.get("/{job_id}", response_model=Job, summary="One job")
-def job_get(job_id: int, engine: EngineDep, principal: Someone) -> Job:
+def job_get(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], engine: EngineDep, principal: Someone) -> Job:
     """A job's status, progress, message and (when done) its report."""
     return Job(**get_job(engine, principal, job_id))

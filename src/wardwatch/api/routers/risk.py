@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from wardwatch.api.deps import EngineDep, allow, client_address
@@ -194,7 +194,9 @@ def accept_risk(body: AcceptanceIn, request: Request, engine: EngineDep, princip
 
 
 @router.post("/api/risk/acceptances/{acceptance_id}/revoke", status_code=204, summary="Revoke a risk acceptance")
-def revoke_risk(acceptance_id: int, request: Request, engine: EngineDep, principal: Accepter) -> Response:
+def revoke_risk(
+    acceptance_id: Annotated[int, Path(ge=1, le=2**63 - 1)], request: Request, engine: EngineDep, principal: Accepter
+) -> Response:
     """Revoke it (kept for the record), rescore its device, and record it in the audit trail."""
     revoke_acceptance(engine, principal, acceptance_id, address=client_address(request))
     return Response(status_code=204)

@@ -19,14 +19,14 @@ Reader = Annotated[Principal, Depends(allow(Permission.FINDINGS_READ))]
 def list_findings(
     engine: EngineDep,
     principal: Reader,
-    device_id: Annotated[int | None, Query(ge=1)] = None,
+    device_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     kev: Annotated[bool, Query(description="Only CISA known-exploited vulnerabilities.")] = False,
     min_cvss: Annotated[float | None, Query(ge=0, le=10)] = None,
     confidence: Annotated[Literal["confirmed", "potential"] | None, Query()] = None,
     vulnerability: Annotated[str | None, Query(max_length=80, description="e.g. CVE-2024-1234")] = None,
     include_resolved: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> VulnerabilityPage:
     """Open findings (not suppressed by VEX, not resolved), known-exploited first, then by CVSS."""
     rows, total = vulnerability_page(
