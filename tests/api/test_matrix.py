@@ -87,6 +87,14 @@ ROUTES: tuple[Route, ...] = (
         ok=204,
         params={"acceptance_id": "NEW_ACCEPTANCE"},
     ),  # fmt: skip
+    Route("GET", "/api/network/model", _P.NETWORK_READ),
+    Route("POST", "/api/network/model", _P.NETWORK_WRITE, body="network"),
+    Route("GET", "/api/network/check", _P.NETWORK_READ),
+    Route("GET", "/api/network/paths", _P.NETWORK_READ),
+    Route("GET", "/api/network/blast-radius", _P.NETWORK_READ, body="seed"),
+    Route("GET", "/api/network/recommend", _P.NETWORK_READ),
+    Route("GET", "/api/network/recommend/policy", _P.NETWORK_READ),
+    Route("POST", "/api/network/simulate", _P.NETWORK_WRITE, body="network"),
 )
 
 #: A risk acceptance (the device is filled in per call).
@@ -136,6 +144,12 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
     if route.body == "upload":
         files = {"file": ("empty.csv", b"not,a,known,file\n", "text/csv")}
         return client.request(route.method, path, files=files, headers=headers)
+    if route.body == "network":
+        yaml = hospital.home / "sample-hospital" / "network" / "network.yaml"
+        files = [("files", (yaml.name, yaml.read_bytes(), "text/yaml"))]
+        return client.request(route.method, path, files=files, headers=headers)
+    if route.body == "seed":
+        return client.request(route.method, path, params={"seed": "riv-guest"}, headers=headers)
     return client.request(route.method, path, headers=headers)
 
 

@@ -16,7 +16,7 @@ from wardwatch.domain.net_recommend import (
     min_cut_recommendation,
     parse_service,
 )
-from wardwatch.domain.netmodel import HostFacts, NetworkModel, ObservedFlow, PortRange, Rule, Zone
+from wardwatch.domain.netmodel import Decision, HostFacts, NetworkModel, ObservedFlow, PortRange, Rule, Zone
 
 
 def _zone(name: str, cidr: str, *, entry: bool = False) -> Zone:
@@ -128,6 +128,26 @@ def test_default_allowed_edge_gets_a_deny_and_same_zone_target_is_uncuttable() -
     assert after.decide("10.50.0.5", "10.40.0.7", "tcp", 443).action == "allow"
 
 
+def test_only_same_subnet_traffic_is_uncuttable() -> None:
+    # Zone "ward" has two subnets.  10.60.0.5 -> 10.60.0.9 stays in 10.60.0.0/24: no firewall, no rule change cuts it.
+    # 10.60.0.5 -> 10.61.0.9 crosses from one subnet of the zone to the other: the firewall sees it and a deny cuts
+    # it (before the fix every same-zone edge with no rule counted as uncuttable).
+    model = NetworkModel(zones=(Zone("ward", subnets=("10.60.0.0/24", "10.61.0.0/24"), entry_point=True),))
+    edges = (
+        ReachEdge("10.60.0.5", "10.60.0.9", "tcp/445", None, 1),
+        ReachEdge("10.60.0.5", "10.61.0.9", "tcp/445", None, 1),
+    )
+    rec = min_cut_recommendation(model, edges, ("10.60.0.5",), ("10.60.0.9", "10.61.0.9"))
+    assert rec.uncuttable == ("10.60.0.9",)
+    assert [(c.action, c.new_rule.source, c.new_rule.destination) for c in rec.changes if c.new_rule] == [
+        ("add-deny", ("10.60.0.5",), ("10.61.0.9",))
+    ]
+    assert "intra-zone action allows it" in rec.changes[0].reason
+    after = apply_changes(model, rec.changes)
+    assert after.decide("10.60.0.5", "10.61.0.9", "tcp", 445).action == "deny"
+    assert after.decide("10.60.0.5", "10.60.0.9", "tcp", 445) == Decision("allow", None)  # still: same subnet
+
+
 def test_greedy_explains_each_step_heaviest_first() -> None:
     # Weight per unit cost: ent-pumps-any 5, vendor-smb 4, dicom 3/100, rdp 2.
     rec = greedy_recommendation(MODEL, EDGES, SOURCES, TARGETS, protected=PROTECTED)
@@ -227,7 +247,12 @@ def test_baseline_allows_what_was_seen_and_nothing_else() -> None:
     assert model.decide("10.30.0.5", "10.31.0.10", "tcp", 445).action == "deny"
     assert model.decide("10.10.0.21", "10.31.0.10", "icmp", None).action == "deny"  # only .20 pinged
     assert model.decide("10.30.0.5", "10.31.0.10", "tcp", 105).action == "deny"  # only the MRI used 105
-    assert model.decide("10.20.0.2", "10.20.0.3", "tcp", 2575).action == "deny"  # HL7 goes one way
+    # HL7 goes one way: between zones the reverse direction is denied...
+    assert model.decide("10.31.0.10", "10.30.0.5", "tcp", 104).action == "deny"
+    # ...but inside one subnet no firewall can enforce a direction (this used to expect "deny" for
+    # 10.20.0.2 -> 10.20.0.3 tcp/2575; both are in monitoring's one subnet, so the intra-zone action applies).
+    assert model.decide("10.20.0.2", "10.20.0.3", "tcp", 2575).action == "allow"
+    assert model.decide("10.20.0.2", "10.20.0.3", "tcp", 2575).rule is None
 
 
 def test_baseline_by_device_type_without_zones() -> None:

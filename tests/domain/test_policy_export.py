@@ -109,7 +109,9 @@ def test_cisco_name_and_defaults() -> None:
 def test_document() -> None:
     doc = to_document(MODEL)
     assert doc.startswith("# Network policy\n")
-    assert "is **denied**; traffic inside one zone is **allowed**" in doc
+    # The document states the same-subnet step first (traffic inside one subnet never meets a rule), then the rules.
+    assert "Traffic inside one zone subnet crosses no firewall: it is **allowed** whatever the rules say" in doc
+    assert "**allowed** between subnets of one zone and **denied** between zones" in doc
     imaging = doc.split("### imaging (imaging)")[1].split("###")[0]
     assert "May reach:\n- pacs on tcp/104 (rule `dicom`)" in imaging
     assert "Reached from: no allow rule names it as a destination." in imaging

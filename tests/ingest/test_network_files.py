@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wardwatch.domain.netmodel import ANY, NetworkModel, PortRange, Rule
+from wardwatch.domain.netmodel import ANY, Decision, NetworkModel, PortRange, Rule
 from wardwatch.ingest.cisco_acl import read_cisco_acls
 from wardwatch.ingest.errors import IngestError
 from wardwatch.ingest.iptables import read_iptables
@@ -99,6 +99,9 @@ rules:
     assert _ports(rule) == [(5000, 5010), (53, 53), (161, 161)]
     assert (model.default_action, model.intra_zone) == ("allow", "deny")
     assert model.decide("10.1.2.3", "10.1.9.9", "tcp", 80).action == "deny"  # intra_zone deny, no rule for tcp
+    # One subnet: the udp rule never sees the packet (no firewall in between); intra_zone decides, with no rule.
+    assert model.decide("10.1.2.3", "10.1.9.9", "udp", 161) == Decision("deny", None)
+    assert model.decide("10.1.2.3", "8.8.8.8", "udp", 161) == Decision("deny", rule)  # leaves the subnet: the rule
 
 
 @pytest.mark.parametrize(
@@ -470,6 +473,10 @@ def test_read_network_combines_all_files() -> None:
     assert biomed.action == "allow" and biomed.rule is not None and biomed.rule.name == "biomed-manages-pumps"
     rdp = model.decide(GUEST, EHR_WS, "tcp", 3389)
     assert rdp.action == "deny" and rdp.rule is not None and rdp.rule.name == "no-rdp-from-guest"
+    # core-fw.rules:28 rejects tcp/445 from 10.10.0.0/16, but two hosts of that one subnet talk without the firewall
+    assert model.decide("10.10.4.4", "10.10.4.5", "tcp", 445) == Decision("allow", None)
+    smb_out = model.decide("10.10.4.4", "10.50.3.3", "tcp", 445).rule
+    assert smb_out is not None and smb_out.origin == "core-fw.rules:28"
     assert any(r.is_any_any and r.origin == "vendor-asa.cfg:49" for r in model.rules)
 
 

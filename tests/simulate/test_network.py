@@ -10,10 +10,11 @@ from pathlib import Path
 import netaddr
 import pytest
 
-from wardwatch.domain.netmodel import ANY, NetworkModel, Rule
+from wardwatch.domain import segmentation
+from wardwatch.domain.netmodel import ANY, HostFacts, NetworkModel, ObservedFlow, Rule
 from wardwatch.simulate import Hospital, SimDevice, generate, iter_devices
 from wardwatch.simulate._network import CORE_FW, DIST_IOS, EDGE_ASA, SimNetwork, build_network, write_network
-from wardwatch.simulate._traffic import _infrastructure
+from wardwatch.simulate._traffic import _Day, _infrastructure
 
 netyaml = pytest.importorskip("wardwatch.ingest.netyaml")
 
@@ -116,7 +117,7 @@ def test_intended_conduits_are_allowed_and_the_rest_denied(
     assert model.decide(pump, main.apps.ip, "tcp", 443).action == "allow"
     assert model.decide(monitor, main.engine.ip, "tcp", 2575).action == "allow"
     assert model.decide(modality, main.pacs.ip, "tcp", 104).action == "allow"
-    assert model.decide(modality, main.pacs.ip, "tcp", 11112).action == "allow"
+    assert model.decide(modality, main.pacs.ip, "tcp", 3389).action == "deny"
     assert model.decide(pump, main.files.ip, "tcp", 445).action == "deny"
     assert model.decide(monitor, "8.8.8.8", "tcp", 443).action == "deny"
     assert model.decide("8.8.8.8", pump, "tcp", 443).action == "deny"
@@ -244,7 +245,75 @@ def test_rules_are_generated_per_unit_so_the_count_scales(medium: tuple[Hospital
         legacy = network.legacy_host
         if legacy is not None:  # its unit may have no pump of its own; the model then adds it to one
             pump_units.add(next(d.unit_id for d in networked(hospital) if d.index == legacy.index))
-        pump_rules = [r for r in network.model.rules if r.name.endswith("-pumps-to-pump-server")]
-        assert len(pump_rules) == len(pump_units)
+        pump_denies = [r for r in network.model.rules if r.name.endswith("-ls-deny")]
+        assert len(pump_denies) == len(pump_units)  # one closing deny per unit with a pump zone
         counts[size] = len(network.model.rules)
     assert counts["medium"] > 2 * counts["small"] > 0
+
+
+# -- the model agrees with the simulated traffic --------------------------------------------------------------------
+
+
+def _simulated_check(size: str, seed: int) -> tuple[SimNetwork, list[segmentation.Violation]]:
+    """``network check`` without CMMS import and discovery: hosts from the simulated devices, flows from the
+    simulator's own traffic plan (the conn.log rows of every session, routable ends only, as load_flows keeps)."""
+    hospital = generate(size, seed)  # type: ignore[arg-type]
+    network = build_network(hospital)
+    hosts = [
+        HostFacts(d.ip, d.index, d.asset_tag, d.device_type, None, " ".join(filter(None, (d.os_name, d.os_version))))
+        for d in networked(hospital)
+        if d.ip is not None
+    ]
+    nets, count, _ = _infrastructure(hospital)
+    seen: set[tuple[str, str, str, int]] = set()
+    for session in _Day(hospital, nets, count, True).sessions():
+        for log, values in session.rows:
+            if log != "conn":
+                continue
+            client, server = ipaddress.ip_address(str(values[2])), ipaddress.ip_address(str(values[4]))
+            if not (client.is_unspecified or server.is_multicast or server.packed == b"\xff" * 4):
+                seen.add((str(client), str(server), str(values[6]), int(str(values[5]))))
+    flows = [ObservedFlow(c, s, p, port) for c, s, p, port in sorted(seen)]
+    return network, segmentation.check(network.model, hosts, flows)
+
+
+@pytest.mark.parametrize("seed", [7, 1])  # 7: the demo hospital
+def test_network_check_finds_the_mistakes_and_little_else(seed: int) -> None:
+    network, found = _simulated_check("small", seed)
+    legacy = network.legacy_host
+    assert legacy is not None
+    by_kind = {(v.kind, v.subject.split(" ")[0]) for v in found}
+    # (a) the flat imaging VLAN: imaging workstations next to the modalities in the imaging zone
+    flat = [v for v in found if v.kind in ("misplaced", "mixed-vlan") and network.mistakes["a"] in v.detail]
+    assert flat and all(v.evidence.get("categories") != ["x-ray"] for v in flat if "imaging-workstation" in v.detail)
+    # (c) the Windows 7 device listed in the pump zone
+    assert any(legacy.ip in v.subject and legacy.zone in v.detail for v in found if v.kind == "misplaced")
+    # (d) guest to enterprise SMB: no guest traffic in the capture, so unused
+    assert ("unused-rule", "guest-to-enterprise-smb") in by_kind or (
+        "over-broad-rule",
+        "guest-to-enterprise-smb",
+    ) in by_kind
+    # (b) vendor-any-any: no vendor session in the capture, so unused (over-broad needs a flow it decides)
+    assert {("unused-rule", "vendor-any-any"), ("over-broad-rule", "vendor-any-any")} & by_kind
+    # Everything else is explained: the same flat imaging design at the other site, and allow rules for
+    # traffic the one-day capture has none of (vendor, guest, enterprise web, biomed management).
+    unexplained = [
+        v for v in found
+        if not (v.kind == "misplaced" and ("imaging-workstation" in v.detail or legacy.ip in v.subject))
+        and not (v.kind == "unused-rule" and any(k in v.subject for k in ("vendor", "guest", "enterprise-web",
+                                                                           "biomed-manage")))
+    ]  # fmt: skip
+    assert unexplained == []
+    assert not [v for v in found if v.kind in ("unplaced", "flow-not-allowed", "over-broad-rule")]
+    assert len(found) <= 20
+
+
+def test_a_vendor_session_makes_vendor_any_any_over_broad() -> None:
+    hospital = generate("small", 7)
+    network = build_network(hospital)
+    vendor = next(z for z in network.model.zones if z.kind == "vendor-remote")
+    pump = next(d for d in networked(hospital) if d.device_type == "infusion-pump" and d.ip is not None)
+    session = ObservedFlow(str(ipaddress.ip_network(vendor.subnets[0])[5]), pump.ip or "", "tcp", 23)
+    found = segmentation.check(network.model, [], [session])
+    broad = [v for v in found if v.kind == "over-broad-rule" and v.subject.startswith("vendor-any-any")]
+    assert broad and "'any' destination" in broad[0].detail

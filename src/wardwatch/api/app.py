@@ -24,6 +24,7 @@ from wardwatch.api.routers import (
     discovery,
     flows,
     jobs,
+    network,
     reports,
     risk,
     uploads,
@@ -53,6 +54,7 @@ ROUTERS = (
     audit.router,
     reports.router,
     risk.router,
+    network.router,
 )
 
 #: Headers on every response: no inline scripts, no framing, no sniffing, no referrer leaks.
@@ -78,7 +80,7 @@ def _warm(index: SearchIndex) -> None:
 
 def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     """The API and web UI on the configured database (which must be initialised)."""
-    from wardwatch.web import findings_pages, risk_pages  # noqa: PLC0415
+    from wardwatch.web import findings_pages, network_pages, risk_pages, users_pages  # noqa: PLC0415
     from wardwatch.web import routes as web_routes  # noqa: PLC0415 - the UI depends on the API, not the reverse
     from wardwatch.web.routes import STATIC  # noqa: PLC0415
 
@@ -113,6 +115,8 @@ def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     app.include_router(web_routes.router)
     app.include_router(risk_pages.router)
     app.include_router(findings_pages.router)
+    app.include_router(network_pages.router)
+    app.include_router(users_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -128,8 +128,27 @@ def demo(
         f"({sum(1 for s, _, _ in links if not s.startswith('mds2/'))} models' SBOMs and "
         f"{sum(1 for s, _, _ in links if s.startswith('mds2/'))} MDS2 forms linked)"
     )
-    from wardwatch.services.risk import rescore  # noqa: PLC0415 - heavy imports
+    from wardwatch.services import network_analysis  # noqa: PLC0415 - heavy imports
+    from wardwatch.services.network import import_network  # noqa: PLC0415
+    from wardwatch.services.risk import rescore  # noqa: PLC0415
 
+    with stdout.status("Importing the network model (zones and firewall rules) and checking it…"):
+        network = run(import_network, database, [sample / "network" / "network.yaml"])
+        checked = run(network_analysis.check, database)
+        paths = run(network_analysis.attack_paths, database, top=10)
+    stdout.print(
+        f"  ✓ network model: {network.zones} zones, {network.rules} rules; {len(checked['violations'])} violations "
+        f"({checked['by_severity'].get('high', 0)} high); {paths['total']} attack paths among the top 10"
+    )
+    if paths["paths"]:
+        best = paths["paths"][0]
+        hop = best["hops"][-1]
+        exploit = f"{hop['exploit']['id']} {hop['exploit']['name']}"
+        stdout.print(
+            f"  [bold red]riskiest path[/]: from zone {best['entry']} to {best['target']['name']} "
+            f"({best['target']['device_type']}) over {hop['service']} ({exploit})",
+            highlight=False,
+        )
     with stdout.status("Scoring the risk of every device…"):
         scored = run(rescore, database)
     levels = ", ".join(f"{level} {count}" for level, count in sorted(scored.levels.items(), key=lambda i: -i[1]))
@@ -159,6 +178,9 @@ def demo(
     stdout.print(f"  .venv/bin/wardwatch discover {sample / 'zeek'} --no-store")
     stdout.print("  .venv/bin/wardwatch findings --kev --confidence confirmed")
     stdout.print("  .venv/bin/wardwatch risk --top 10")
+    stdout.print("  .venv/bin/wardwatch network check")
+    stdout.print("  .venv/bin/wardwatch network paths --top 3")
+    stdout.print("  .venv/bin/wardwatch network blast-radius --seed vendor-remote --worst-case")
     from wardwatch.cli.serve import announce_demo_users, serve_settings  # noqa: PLC0415 - web stack on demand
 
     announce_demo_users(database, port, keep=keep)

@@ -6,8 +6,8 @@ and an allow-list policy derived from the observed baseline (METHODS.md 6.1, HIC
 it (other analyses compute them).  :func:`min_cut_recommendation` adds a super-source before the entry nodes and a
 super-sink after the critical targets and runs ``networkx.minimum_cut``: an edge costs 1 to cut (one rule change),
 an edge carried by a *protected* rule (one that carries legitimate observed clinical flows) costs
-``protected_cost``, and an edge that crosses no firewall (inside one zone, no rule) cannot be cut.  Each reach edge
-is its own node in the flow network so parallel services between the same two nodes stay distinct.  The cut is
+``protected_cost``, and an edge that crosses no firewall (inside one zone subnet, no rule) cannot be cut.  Each reach
+edge is its own node in the flow network so parallel services between the same two nodes stay distinct.  The cut is
 mapped back to rule changes (edges of one rule count one each in the cut, then merge into one change): remove a
 rule when every edge it carries is cut, narrow its source or destination list when that is enough, else add a deny
 in front of it (also when a later, broader allow would let the traffic through again).
@@ -177,11 +177,27 @@ def _protected(rule: Rule | None, protected: Collection[str]) -> bool:
 
 
 def _cuttable(model: NetworkModel, edge: ReachEdge) -> bool:
-    """Traffic inside one zone that no rule decides never crosses a firewall."""
+    """Traffic inside one zone subnet never crosses a firewall (:meth:`NetworkModel.decide` step 1): no rule change
+    can cut it.  An edge no rule decides inside one zone is taken for such traffic unless both ends are addresses
+    or CIDRs in two different subnets of the zone (then a firewall sits between them and a deny can cut it)."""
     if edge.rule is not None:
         return True
     zone = _node_zone(model, edge.source)
-    return zone is None or zone != _node_zone(model, edge.target)
+    if zone is None or zone != _node_zone(model, edge.target):
+        return True
+    src, dst = _node_subnet(model, edge.source), _node_subnet(model, edge.target)
+    return src is not None and dst is not None and src != dst
+
+
+def _node_subnet(model: NetworkModel, node: str) -> str | None:
+    """The zone subnet of an address/CIDR node (that of its first address); ``None`` for zone and class nodes."""
+    ref = _node_ref(model, node)
+    if model.zone(ref) is not None:
+        return None
+    try:
+        return model.subnet_of(str(ipaddress.ip_network(ref, strict=False).network_address))
+    except ValueError:
+        return None
 
 
 def _rule_label(rule: Rule) -> str:
@@ -224,7 +240,9 @@ def _add_deny(model: NetworkModel, rule: Rule | None, edges: list[ReachEdge]) ->
     protocol, ports = parse_service(first.service)
     what = f"deny {first.service} from {src} to {dst}"
     if rule is None:
-        reason = f"{what} (no rule decides it: the default action allows it)"
+        zone = _node_zone(model, first.source)
+        same_zone = zone is not None and zone == _node_zone(model, first.target)
+        reason = f"{what} (no rule decides it: the {'intra-zone' if same_zone else 'default'} action allows it)"
     else:
         reason = f"{what} (replaces part of {_rule_label(rule)})"
     new = Rule(

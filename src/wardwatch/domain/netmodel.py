@@ -1,7 +1,18 @@
 """The clinical network model: zones with their subnets and VLANs, ordered firewall/ACL rules, the intended
 zone policy, and the hosts and observed flows the analyses run on.  Pure data plus two lookups every analysis
-needs: which zone an address is in (:meth:`NetworkModel.zone_of`) and what the rules decide for one packet
-(:meth:`NetworkModel.decide`, first match wins, then the model's default action).
+needs: which zone (and zone subnet) an address is in (:meth:`NetworkModel.zone_of`, :meth:`NetworkModel.subnet_of`)
+and what the network decides for one packet (:meth:`NetworkModel.decide`).
+
+How a packet is decided (every evaluator -- the compiled models, reachability, the worm -- agrees with this):
+
+1. **Same subnet.**  An address's subnet is the most specific subnet of any zone containing it (one L2 segment /
+   VLAN).  When source and destination have the same subnet (the same CIDR), the packet never crosses a firewall,
+   so no rule can allow or deny it: the model's ``intra_zone`` action decides (``allow`` by default; ``deny``
+   models private VLANs / host isolation), with no rule.  An address in no zone subnet has no subnet and never
+   takes this step.
+2. **Rules.**  Otherwise the first matching rule in evaluation order decides.
+3. **Fallback.**  Otherwise ``intra_zone`` when both ends are in the same zone (different subnets of one zone),
+   else ``default_action``.
 
 Addresses are IPv4/IPv6 text; networks are CIDR text (``10.20.0.0/16``).  A rule side is a tuple of *network
 references*: a zone name, a CIDR, a single address, or ``any``.  Ports are inclusive ranges; no range means any
@@ -190,7 +201,8 @@ class NetworkModel:
     default_action: Action = "deny"
     """What happens to traffic between zones that no rule matches."""
     intra_zone: Action = "allow"
-    """Traffic inside one zone (same VLAN) does not cross a firewall: allowed unless a rule says otherwise."""
+    """Traffic inside one zone subnet (same VLAN) crosses no firewall and always gets this action; traffic between
+    two subnets of one zone gets it when no rule matches.  ``deny`` models private VLANs / host isolation."""
     conduits: tuple[Conduit, ...] = ()
     placement: tuple[PlacementRule, ...] = ()
     sources: tuple[str, ...] = field(default=())
@@ -217,18 +229,39 @@ class NetworkModel:
 
     def zone_of(self, address: str) -> str | None:
         """The zone of an address: the most specific subnet containing it; ``None`` when in no zone."""
+        found = self._locate(address)
+        return found[0] if found else None
+
+    @cached_property
+    def _subnet_texts(self) -> Mapping[tuple[int, int, int], str]:
+        """(version, first, last) -> the CIDR as its zone writes it (the later zone wins a duplicate, as in zone_of)."""
+        out: dict[tuple[int, int, int], str] = {}
+        for zone in self.zones:
+            for cidr in zone.subnets:
+                net = ipaddress.ip_network(cidr, strict=False)
+                out[(net.version, int(net.network_address), int(net.broadcast_address))] = cidr
+        return out
+
+    def _locate(self, address: str) -> tuple[str, tuple[int, int, int]] | None:
+        """(zone, (version, first, last) of the most specific zone subnet) of an address; ``None`` in no zone."""
         version, value = ip_int(address)
         prefixes = self._prefixes
         i = bisect.bisect_right(prefixes, (version, value, 1 << 130, "\uffff"))
-        best: tuple[int, str] | None = None
+        best: tuple[int, int, int, str] | None = None
         while i > 0:
             i -= 1
             v, first, last, name = prefixes[i]
             if v != version:
                 break
-            if first <= value <= last and (best is None or last - first < best[0]):
-                best = (last - first, name)
-        return best[1] if best else None
+            if first <= value <= last and (best is None or last - first < best[2] - best[1]):
+                best = (v, first, last, name)
+        return (best[3], best[:3]) if best else None
+
+    def subnet_of(self, address: str) -> str | None:
+        """The most specific zone subnet containing an address (its CIDR as the zone writes it); ``None`` when in
+        no zone.  Two addresses with the same subnet talk without crossing a firewall (see :meth:`decide`)."""
+        found = self._locate(address)
+        return self._subnet_texts[found[1]] if found else None
 
     def _side_matches(self, refs: Iterable[str], address: str, zone: str | None) -> bool:
         for ref in refs:
@@ -248,8 +281,12 @@ class NetworkModel:
         return tuple(sorted(self.rules, key=lambda r: r.order))
 
     def decide(self, source: str, destination: str, protocol: str, port: int | None) -> Decision:
-        """First matching rule, else intra-zone (same zone) or the default action."""
-        src_zone, dst_zone = self.zone_of(source), self.zone_of(destination)
+        """What the network does with one packet (module docstring): same zone subnet -> the intra-zone action
+        (no firewall in between), else the first matching rule, else intra-zone (same zone) or the default."""
+        src, dst = self._locate(source), self._locate(destination)
+        if src is not None and dst is not None and src[1] == dst[1]:
+            return Decision(self.intra_zone, None)
+        src_zone, dst_zone = (src[0] if src else None), (dst[0] if dst else None)
         for rule in self.ordered_rules:
             if not _service_matches(rule, protocol, port):
                 continue

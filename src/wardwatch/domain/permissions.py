@@ -57,6 +57,8 @@ class Permission(StrEnum):
     USERS_ADMIN = "users:admin"
     AUDIT_READ = "audit:read"
     REPORTS_READ = "reports:read"
+    NETWORK_READ = "network:read"
+    NETWORK_WRITE = "network:write"
     DASHBOARD_EXECUTIVE = "dashboard:executive"
     DASHBOARD_BIOMED = "dashboard:biomed"
     DASHBOARD_ITSEC = "dashboard:itsec"
@@ -75,10 +77,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BIOMED: frozenset({
         _P.DEVICES_READ, _P.OBSERVATIONS_READ, _P.FLOWS_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.JOBS_READ,
         _P.INVENTORY_WRITE, _P.DISCOVERY_WRITE, _P.INTEL_WRITE, _P.DASHBOARD_BIOMED, _P.REPORTS_READ,
+        _P.NETWORK_READ,
     }),
     Role.ITSEC: frozenset({
         _P.DEVICES_READ, _P.OBSERVATIONS_READ, _P.FLOWS_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.RISK_ACCEPT,
-        _P.JOBS_READ, _P.DISCOVERY_WRITE, _P.INTEL_WRITE, _P.DASHBOARD_ITSEC, _P.REPORTS_READ,
+        _P.JOBS_READ, _P.DISCOVERY_WRITE, _P.INTEL_WRITE, _P.DASHBOARD_ITSEC, _P.REPORTS_READ, _P.NETWORK_READ,
+        _P.NETWORK_WRITE,
     }),
     Role.CLINICIAN: frozenset({_P.DEVICES_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.DASHBOARD_CLINICIAN}),
     Role.COMPLIANCE: frozenset({

@@ -235,9 +235,10 @@ def to_document(model: NetworkModel) -> str:
     out = [
         "# Network policy",
         "",
-        f"Rules are evaluated in order; the first match wins. Traffic between zones that no rule matches is "
-        f"**{_PAST[model.default_action]}**; traffic inside one zone is **{_PAST[model.intra_zone]}** (it crosses "
-        "no firewall).",
+        f"Traffic inside one zone subnet crosses no firewall: it is **{_PAST[model.intra_zone]}** whatever the rules "
+        "say. Other traffic: rules are evaluated in order; the first match wins. Traffic that no rule matches is "
+        f"**{_PAST[model.intra_zone]}** between subnets of one zone and **{_PAST[model.default_action]}** between "
+        "zones.",
         "",
         "## Zones",
     ]

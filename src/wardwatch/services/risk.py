@@ -23,8 +23,8 @@ from sqlalchemy import Connection, Engine, delete, func, literal, select
 from wardwatch.domain.risk import PRIORITY_RANK, DeviceFacts, DeviceRisk, FindingRisk, RiskScorer
 from wardwatch.domain.risk_policy import RiskPolicy
 from wardwatch.services.devices import find_device_id
+from wardwatch.services.network_exposure import exposure_source
 from wardwatch.services.risk_inputs import (
-    DiscoveryExposure,
     ExposureSource,
     RiskInputs,
     chunks,
@@ -240,8 +240,9 @@ def rescore(
     risk_scorer = scorer(today, policy)
     now = datetime.now(UTC)
     ids = sorted(set(device_ids)) if device_ids is not None else None
+    source = exposure or exposure_source(engine)
     with pause_gc(), engine.begin() as connection:
-        inputs = load_inputs(connection, exposure or DiscoveryExposure(), ids)
+        inputs = load_inputs(connection, source, ids)
         risks = score_inputs(inputs, risk_scorer)
         written = _write_scores(connection, risks, ids, now)
         if ids is None:
@@ -457,8 +458,9 @@ def explain(engine: Engine, reference: str, *, today: date | None = None) -> dic
     """One device's risk computed now (nothing is written), with every finding's SSVC decision points."""
     device_id = find_device_id(engine, reference)
     risk_scorer = scorer(today)
+    source = exposure_source(engine)
     with engine.connect() as connection:
-        inputs = load_inputs(connection, DiscoveryExposure(), [device_id])
+        inputs = load_inputs(connection, source, [device_id])
         row = connection.execute(
             select(
                 risk_scores.c.device_id,

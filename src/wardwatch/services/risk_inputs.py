@@ -275,15 +275,16 @@ class _RubricCache:
     ) -> None:
         self.answers = answers
         self.security = security
-        self.defaults: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, str]]] = {}
+        self.defaults: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, str], tuple[Any, ...]]] = {}
         self.cache: dict[tuple[Any, ...], tuple[float, str, str] | None] = {}
+        self.exceeds: dict[tuple[Any, ...], bool] = {}
 
     @property
     def active(self) -> bool:
         """Whether anything can adjust a finding."""
         return bool(self.answers) or bool(self.security)
 
-    def _defaults(self, device: DeviceFacts) -> tuple[dict[str, str], dict[str, str]]:
+    def _defaults(self, device: DeviceFacts) -> tuple[dict[str, str], dict[str, str], tuple[Any, ...]]:
         form = self.security.get(device.manufacturer, device.model) if self.security else None
         key = (form.form if form else None, device.criticality, device.handles_phi)
         if key not in self.defaults:
@@ -293,18 +294,25 @@ class _RubricCache:
                 criticality = None
             profile = ClinicalProfile(criticality=criticality, handles_phi=device.handles_phi)
             answers = answers_of(defaults_for(profile, form.capabilities if form else {}).values())
-            self.defaults[key] = (answers, default_caps(answers) if form else {})
+            self.defaults[key] = (answers, default_caps(answers) if form else {}, tuple(sorted(answers.items())))
         return self.defaults[key]
 
     def adjust(self, device: DeviceFacts, f: VulnerabilityFinding) -> VulnerabilityFinding:
         by_vuln = self.answers.get((device.manufacturer or "", device.model or ""))
         base = f.cvss_vector if f.cvss_vector and not f.cvss_vector.upper().startswith("CVSS:4") else None
-        defaults, caps = self._defaults(device)
-        if not by_vuln and (not caps or base is None or not exceeds_caps(base, caps)):
-            return f
+        defaults, caps, defaults_key = self._defaults(device)
+        if not by_vuln:
+            if not caps or base is None:
+                return f
+            probe = (defaults_key, base)
+            lowers = self.exceeds.get(probe)
+            if lowers is None:
+                lowers = self.exceeds[probe] = exceeds_caps(base, caps)
+            if not lowers:
+                return f
         layers = [by_vuln.get("", {}), by_vuln.get(f.vulnerability_id, {})] if by_vuln else []
         who = (device.manufacturer, device.model, f.vulnerability_id) if by_vuln else None
-        key = (who, tuple(sorted(defaults.items())), f.cvss_vector)
+        key = (who, defaults_key, f.cvss_vector)
         if key not in self.cache:
             try:
                 result = apply_rubric(layer_answers(*layers), base, defaults=defaults)

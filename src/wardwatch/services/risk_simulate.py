@@ -18,8 +18,9 @@ from sqlalchemy import Engine
 from wardwatch.domain.risk import PRIORITY_RANK, DeviceRisk
 from wardwatch.domain.risk_scenario import Scenario, ScenarioError, apply_scenario, scenario_from_mapping
 from wardwatch.services.devices import DeviceNotFound, find_device_id
+from wardwatch.services.network_exposure import exposure_source
 from wardwatch.services.risk import pause_gc, score_inputs, scorer
-from wardwatch.services.risk_inputs import DiscoveryExposure, ExposureSource, RiskInputs, load_inputs
+from wardwatch.services.risk_inputs import ExposureSource, RiskInputs, load_inputs
 from wardwatch.services.risk_policy import load_policy
 from wardwatch.store.database import ensure_ready
 
@@ -144,7 +145,7 @@ def simulate_scenario(
     """Score the devices (all, or ``device_ids``) today and under ``scenario``; nothing is stored."""
     day = today or datetime.now(UTC).date()
     with pause_gc():
-        return _simulate(engine, scenario, day, exposure or DiscoveryExposure(), device_ids)
+        return _simulate(engine, scenario, day, exposure or exposure_source(engine), device_ids)
 
 
 def _simulate(

@@ -15,6 +15,9 @@
 * ``known_exploited_vulnerabilities.json``: the CISA KEV catalog (~0.5 % of the records, ~1,400 at full scale: a
   per-product chance, high for Windows, Chrome, Acrobat, Cisco, log4j, near zero for zlib or BusyBox; a few on the
   hospital's devices), newest first.
+* Real records (see ``_feeds_real``): when the feed has room for them, its last records are real NVD records
+  (EternalBlue, CVE-2017-0144) instead of synthetic ones, so the counts stay ``cves``; their EPSS rows are drawn like
+  the others (no real EPSS file is packaged) and their real KEV entries join the KEV catalog.
 * ``csaf/<tracking id>.json``: one CSAF 2.0 advisory per catalog family with ICSMA advisories: vendor ->
   product name -> ``vers:generic`` range covering the family's older firmware/software versions
   (``known_affected``) and the first fixed version (``fixed``), ``vendor_fix`` remediation, CVSS 3.1.
@@ -41,6 +44,7 @@ from wardwatch.domain.versions import sort_key
 from wardwatch.simulate._catalog import CatalogModel, load_catalog
 from wardwatch.simulate._feeds_mds2 import write_mds2_forms
 from wardwatch.simulate._feeds_nvd import FEED_END, RecordMaker, cve_years, cvss31
+from wardwatch.simulate._feeds_real import real_kev_entries, real_records
 from wardwatch.simulate._feeds_sbom import write_sboms
 from wardwatch.simulate._model import Hospital, Size
 
@@ -85,18 +89,24 @@ def write_feeds(hospital: Hospital, out_dir: Path, *, cves: int, seed: int | Non
     (root / "nvd").mkdir(parents=True, exist_ok=True)
     models = load_catalog()
     maker = RecordMaker(seed, models, cves)
-    paths = _write_nvd(maker, seed, cves, root / "nvd")
-    paths.append(_write_epss(seed, cves, root / "epss_scores.csv.gz"))
-    paths.append(_write_kev(maker.collected.kev, root / "known_exploited_vulnerabilities.json"))
+    real = real_records()
+    real = real if cves > len(real) else []  # a tiny feed stays synthetic
+    real_ids = [str(r["id"]) for r in real]
+    paths = _write_nvd(maker, seed, cves, root / "nvd", real)
+    paths.append(_write_epss(seed, cves, root / "epss_scores.csv.gz", real_ids))
+    kev = maker.collected.kev + real_kev_entries(set(real_ids))
+    paths.append(_write_kev(kev, root / "known_exploited_vulnerabilities.json"))
     paths += _write_csaf(models, seed, maker.collected.by_model, root / "csaf")
     paths += write_sboms(models, seed, root / "sbom", maker.collected.by_product)
     paths += write_mds2_forms(models, seed, root / "mds2")
     return paths
 
 
-def _write_nvd(maker: RecordMaker, seed: int, cves: int, out: Path) -> list[Path]:
+def _write_nvd(maker: RecordMaker, seed: int, cves: int, out: Path, real: list[dict[str, Any]]) -> list[Path]:
+    """``cves`` records in pages: synthetic ones, then the ``real`` records in the last places."""
     paths: list[Path] = []
-    ids = cve_years(seed, cves, 1_000)
+    synthetic = cves - len(real)
+    ids = cve_years(seed, synthetic, 1_000)
     pages = math.ceil(cves / PAGE_SIZE)
     for page in range(pages):
         start = page * PAGE_SIZE
@@ -108,8 +118,11 @@ def _write_nvd(maker: RecordMaker, seed: int, cves: int, out: Path) -> list[Path
                 f'"version":"2.0","timestamp":"{FEED_END.strftime("%Y-%m-%dT%H:%M:%S.000")}","vulnerabilities":['
             )
             for offset in range(size):
-                cve_id, year = next(ids)
-                record = maker.make(start + offset, cve_id, year)
+                if start + offset < synthetic:
+                    cve_id, year = next(ids)
+                    record = maker.make(start + offset, cve_id, year)
+                else:
+                    record = real[start + offset - synthetic]
                 handle.write(("," if offset else "") + json.dumps({"cve": record}, separators=(",", ":")))
             handle.write("]}\n")
         paths.append(path)
@@ -165,21 +178,22 @@ def _cpe_matches(configurations: list[dict[str, Any]]) -> Iterator[dict[str, Any
             stack += node.get("nodes", []) + node.get("children", [])
 
 
-def _epss_ids(seed: int, cves: int) -> Iterator[str]:
-    for cve_id, _ in cve_years(seed, cves, 1_000):
+def _epss_ids(seed: int, cves: int, real_ids: list[str]) -> Iterator[str]:
+    for cve_id, _ in cve_years(seed, cves - len(real_ids), 1_000):
         yield cve_id
+    yield from real_ids
     for cve_id, _ in cve_years(seed, cves // 5, _EXTRA_SEQ):
         yield cve_id
 
 
-def _write_epss(seed: int, cves: int, path: Path) -> Path:
+def _write_epss(seed: int, cves: int, path: Path, real_ids: list[str]) -> Path:
     """One row per CVE id; ``epss = 10 ** (-4.6 + 4.6 u^3)`` so the percentile of the score is ``u`` itself."""
     rng = random.Random(f"{seed}:epss")  # noqa: S311 - simulation, not security
     with _gzip(path) as handle:
         handle.write(EPSS_MODEL)
         handle.write("cve,epss,percentile\n")
         lines: list[str] = []
-        for cve_id in _epss_ids(seed, cves):
+        for cve_id in _epss_ids(seed, cves, real_ids):
             u = rng.random()
             epss = min(0.97, 10 ** (-4.6 + 4.6 * u**3))
             lines.append(f"{cve_id},{epss:.5f},{u:.5f}\n")

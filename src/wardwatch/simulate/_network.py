@@ -6,8 +6,13 @@ Zones follow the VLAN plan of :func:`~wardwatch.simulate.iter_devices`: every (s
 Riverside).  The clinical VLAN 20 carries pumps and monitors alike; it is split by device class into
 ``-ls`` (life-sustaining and therapy) and ``-mon`` (monitoring), plus point-of-care testing into ``-lab``,
 using the exact address ranges the devices of each class occupy (devices of one kind get consecutive
-addresses), the way object-groups carve a shared VLAN.  Because those classes still share one VLAN, each
-mixed or clinical /24 also gets a ``same-vlan`` rule (YAML only): traffic inside it never crosses a firewall.
+addresses), the way object-groups carve a shared VLAN.  A clinical zone's closing deny names every *other* zone
+of its site, the other sites' address blocks and the zones of no site, so traffic inside a zone is left to the
+model's ``intra_zone`` default (a /16 per other site keeps the rule short, as a real ACL would).  Each subnet's
+gateway (``.1``, the DHCP
+relay) is in the site's ``-net`` zone.  The allow rules and conduits are what the simulated traffic does
+(:func:`_device_uses` mirrors :mod:`~wardwatch.simulate._traffic`): per unit and zone one rule per service its
+devices use, to the servers the site really uses (a site without servers uses the main site's).
 
 The deliberate mistakes (see :class:`SimNetwork`): (a) the imaging VLAN is flat, PACS and imaging
 workstations sit in the modality subnet; (b) ``vendor-any-any`` lets the vendor remote-access pool reach
@@ -21,6 +26,7 @@ size and seed give the same files.
 from __future__ import annotations
 
 import ipaddress
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +34,10 @@ from pathlib import Path
 from wardwatch.domain.netmodel import ANY, Action, Conduit, NetworkModel, PlacementRule, PortRange, Protocol, Rule, Zone
 from wardwatch.simulate._catalog import load_catalog
 from wardwatch.simulate._devices import VLANS, iter_devices
-from wardwatch.simulate._identity import identity_for
-from wardwatch.simulate._model import Hospital, SimDevice, Unit
+from wardwatch.simulate._identity import DeviceIdentity, identity_for
+from wardwatch.simulate._model import Hospital, SimDevice, Site, Unit
 from wardwatch.simulate._netconfigs import render_asa, render_ios, render_iptables, render_yaml
-from wardwatch.simulate._traffic import _SERVER_ROLES
+from wardwatch.simulate._traffic import _SERVER_ROLES, REMOTE_PER_SITE
 
 __all__ = ["CORE_FW", "DIST_IOS", "EDGE_ASA", "NETWORK_YAML", "LegacyHost", "SimNetwork", "build_network"]
 __all__ += ["write_network", "zone_suffix"]
@@ -71,6 +77,7 @@ ZONE_SPECS: dict[str, tuple[str, str, bool]] = {
     "ent": ("enterprise", "Enterprise: user workstations, printers, handhelds, network gear (IT VLAN 100)", True),
     "biomed": ("biomed", "Biomed/HTM management workstations", False),
     "guest": ("guest", "Guest and BYOD Wi-Fi", True),
+    "net": ("network", "Network infrastructure: each subnet's default gateway (.1), the DHCP relay", False),
 }  # fmt: skip
 _CLINICAL = ("ls", "mon", "lab", "img")
 
@@ -87,6 +94,7 @@ _BELONGS: dict[str, tuple[str, ...]] = {
     "bldg": ("smart-bed", "nurse-call"),
     "voice": ("phone",),
     "ent": ("phone", "workstation", "printer", "network-device"),
+    "net": ("network-device",),
     "biomed": ("workstation",),
 }  # fmt: skip
 _PLACEMENT: dict[str, list[str]] = {}
@@ -198,12 +206,50 @@ class _Servers:
     pacs: str
 
 
+_Use = tuple[str, Protocol, int]
+"""A service a device uses: (server role or ``internet``, protocol, port)."""
+
+
 @dataclass(slots=True)
 class _Scan:
     blocks: dict[int, _Block]
     legacy: list[SimDevice]
     servers: dict[int, list[str]]
     pacs: dict[int, str]
+    uses: dict[tuple[int, str], Counter[_Use]]
+    """(unit, zone suffix) -> what its devices use (how many of them), as the traffic has them do."""
+    probes: dict[int, set[int]]
+    """Site -> the TCP/UDP ports its directory server probes on the devices (SNMP 161, telnet 23, DICOM 104)."""
+    device_uses: dict[int, tuple[str, set[_Use]]]
+    """Windows 7 device index -> what it uses (the one picked for mistake (c) moves to the pump zone)."""
+
+
+def _device_uses(identity: DeviceIdentity, remote: bool) -> tuple[set[_Use], set[int]]:
+    """What a device's traffic does, mirroring :meth:`~wardwatch.simulate._traffic._Day._plan`: the services it
+    uses (DNS and DHCP on every device) and the ports the directory server probes on it."""
+    uses: set[_Use] = {("dc", _UDP, 53), ("dc", _UDP, 67)}
+    probes: set[int] = set()
+    if identity.dicom is not None:
+        uses.add(("pacs", _TCP, 104))
+        if identity.dicom.tls:
+            uses.add(("pacs", _TCP, 2762))
+        if identity.dicom.role == "scp":
+            probes.add(104)
+    if identity.hl7_application is not None and identity.hl7_message_type is not None:
+        uses.add(("engine", _TCP, 2575))
+    if identity.user_agent is not None:
+        uses.add(("apps", _TCP, 80))
+    if identity.tls_service is not None:
+        uses.add(("apps", _TCP, 443))
+    if identity.smb_dialects is not None:
+        uses.add(("files", _TCP, 445))
+    if identity.snmp_sys_descr is not None and identity.snmp_sys_object_id is not None:
+        probes.add(161)
+    if identity.telnet_banner is not None:
+        probes.add(23)
+    if remote:
+        uses.add((INTERNET_ZONE, _TCP, 443))
+    return uses, probes
 
 
 def _scan(hospital: Hospital) -> _Scan:
@@ -211,7 +257,8 @@ def _scan(hospital: Hospital) -> _Scan:
     catalog = {m.key: m for m in load_catalog()}
     unit_names = {u.unit_id: u.name for u in hospital.units}
     codes = {s.site_id: s.code for s in hospital.sites}
-    found = _Scan({}, [], {}, {})
+    found = _Scan({}, [], {}, {}, {}, {}, {})
+    remote_used: dict[int, int] = {}
     for device in iter_devices(hospital):
         if device.ip is None or device.vlan is None:
             continue
@@ -221,16 +268,26 @@ def _scan(hospital: Hospital) -> _Scan:
         if (base >> 8) & 0xFF >= _SERVER_BLOCK:
             raise ValueError(f"address plan reached {device.ip}, inside the reserved server blocks")
         block = found.blocks.setdefault(base, _Block(device.site_id, device.unit_id, device.vlan, base, []))
-        block.add(value & 0xFF, zone_suffix(model.kind, model.vlan_role, unit_names[device.unit_id]))
+        suffix = zone_suffix(model.kind, model.vlan_role, unit_names[device.unit_id])
+        block.add(value & 0xFF, suffix)
+        identity = identity_for(device, codes[device.site_id], hospital.seed)
+        if identity is not None:
+            remote = identity.remote_sni is not None and identity.remote_address is not None
+            remote = remote and remote_used.get(device.site_id, 0) < REMOTE_PER_SITE
+            if remote:
+                remote_used[device.site_id] = remote_used.get(device.site_id, 0) + 1
+            uses, probes = _device_uses(identity, remote)
+            found.uses.setdefault((device.unit_id, suffix), Counter()).update(uses)
+            found.probes.setdefault(device.site_id, set()).update(probes)
+            if (device.os_name or "").startswith("Windows 7"):
+                found.device_uses[device.index] = (suffix, uses)
         if (device.os_name or "").startswith("Windows 7"):
             found.legacy.append(device)
         servers = found.servers.setdefault(device.site_id, [])
         if model.kind == "server" and len(servers) < len(_SERVER_ROLES):
             servers.append(device.ip)
-        elif model.kind == "pacs" and device.site_id not in found.pacs:
-            identity = identity_for(device, codes[device.site_id], hospital.seed)
-            if identity is not None and identity.dicom is not None:
-                found.pacs[device.site_id] = device.ip
+        elif model.kind == "pacs" and device.site_id not in found.pacs and identity and identity.dicom:
+            found.pacs[device.site_id] = device.ip
     return found
 
 
@@ -329,6 +386,10 @@ class _Builder:
                 cidrs, vlans = per_site.get((site.site_id, suffix), ([], []))
                 if suffix in extra:
                     cidrs, vlans = [*cidrs, extra[suffix][0]], sorted({*vlans, extra[suffix][1]})
+                if suffix == "net":  # the gateway of every subnet the site's devices use
+                    gateways = [b for b in self.blocks.values() if b.site_id == site.site_id]
+                    cidrs = [f"{ipaddress.IPv4Address(b.base + 1)}/32" for b in gateways]
+                    vlans = sorted({b.vlan for b in gateways})
                 if cidrs:
                     self.zones.append(Zone(f"{code}-{suffix}", kind, tuple(cidrs), tuple(sorted(vlans)), site.name,
                                            f"{site.name}: {text}", entry))  # fmt: skip
@@ -362,11 +423,14 @@ def build_network(hospital: Hospital) -> SimNetwork:
         block = blocks[int(ipaddress.IPv4Address(chosen.ip)) & ~0xFF]
         legacy_host = LegacyHost(chosen.index, chosen.ip, chosen.hostname, chosen.os_name or "", chosen.device_type,
                                  f"{b.codes[block.site_id]}-ls", same_vlan)  # fmt: skip
-    _topology_rules(b)
+    if chosen is not None:  # its services are opened where the model lists it
+        suffix, moved = found.device_uses.get(chosen.index, ("ls", set()))
+        found.uses.setdefault((chosen.unit_id, suffix), Counter()).subtract(moved)
+        found.uses.setdefault((chosen.unit_id, "ls"), Counter()).update(moved)
     _edge_rules(b)
-    _core_rules(b, nets)
-    _dist_rules(b, nets)
-    conduits = _conduits(b)
+    _core_rules(b, nets, found.uses, found.probes)
+    _dist_rules(b, nets, found.uses)
+    conduits = _conduits(b, nets, found.uses, found.probes)
     placement = tuple(
         PlacementRule(category, zones)
         for category, suffixes in _PLACEMENT.items()
@@ -380,15 +444,28 @@ def build_network(hospital: Hospital) -> SimNetwork:
     return SimNetwork(model, legacy_host, mistakes)
 
 
-def _topology_rules(b: _Builder) -> None:
-    """One rule per /24 shared by several zones or holding clinical devices (whose units end with a deny):
-    traffic inside one VLAN never reaches a firewall, so nothing filters it."""
-    for block in b.blocks.values():
-        suffixes = block.suffixes()
-        if len(suffixes) > 1 or set(suffixes) & set(_CLINICAL):
-            net = f"{ipaddress.IPv4Address(block.base)}/24"
-            b.rule(NETWORK_YAML, f"same-vlan-{net.replace('/', '-')}", "allow", [net], [net],
-                   description=f"one VLAN ({block.vlan}) holding {', '.join(suffixes)}: not filtered")  # fmt: skip
+_SERVICES = {23: "telnet", 53: "dns", 67: "dhcp", 80: "web", 104: "dicom", 123: "ntp", 161: "snmp", 443: "https",
+             445: "smb", 2575: "hl7", 2762: "dicom-tls"}  # fmt: skip
+_INFRA: frozenset[_Use] = frozenset({("dc", _UDP, 53), ("dc", _UDP, 67)})
+"""DNS and DHCP to the directory server: every device uses them, one site rule allows them."""
+_DIST_SUFFIXES = ("rx", "voice", "bldg", "ent", "biomed", "apps")
+"""Zones whose conduits the distribution ACL carries (the clinical zones are the core firewall's)."""
+
+
+def _grouped(uses: Iterable[_Use]) -> dict[tuple[str, Protocol], list[int]]:
+    """Uses by (role, protocol), ports sorted; DNS/DHCP to the directory server left to the site rule."""
+    out: dict[tuple[str, Protocol], list[int]] = {}
+    for role, protocol, port in sorted(set(uses) - _INFRA):
+        out.setdefault((role, protocol), []).append(port)
+    return out
+
+
+def _used(uses: dict[tuple[int, str], Counter[_Use]], unit_id: int, suffix: str) -> set[_Use]:
+    return {use for use, n in uses.get((unit_id, suffix), Counter()).items() if n > 0}
+
+
+def _target(role: str, net: _Servers) -> str:
+    return INTERNET_ZONE if role == INTERNET_ZONE else str(getattr(net, role))
 
 
 def _edge_rules(b: _Builder) -> None:
@@ -416,90 +493,122 @@ def _edge_rules(b: _Builder) -> None:
     b.rule(EDGE_ASA, "internet-deny", "deny", [INTERNET_ZONE], [ANY], description="no inbound from the internet")
 
 
-def _core_rules(b: _Builder, nets: dict[int, _Servers]) -> None:
-    """The core firewall: site services, then per unit the clinical conduits and a closing deny per zone."""
-    units_by_site: dict[int, list[int]] = {}
-    for unit in b.hospital.units:
-        units_by_site.setdefault(unit.site_id, []).append(unit.unit_id)
-    codes = {u.unit_id: b.unit_label(u) for u in b.hospital.units}
+def _unit_rules(b: _Builder, file: str, unit: Unit, suffix: str, net: _Servers, uses: set[_Use]) -> None:
+    """One allow per service the unit's devices of one zone use (the traffic's), one rule per port."""
+    u, cidrs = b.unit_label(unit), b.unit_cidrs.get((unit.unit_id, suffix), [])
+    for (role, protocol), ports in _grouped(uses).items():
+        b.rule(file, f"{u}-{suffix}-to-{role}", "allow", cidrs, [_target(role, net)], protocol, ports,
+               f"{ZONE_SPECS[suffix][0]} to {role}: {', '.join(_SERVICES.get(p, str(p)) for p in ports)}",
+               per_port=True)  # fmt: skip
+
+
+def _core_rules(b: _Builder, nets: dict[int, _Servers], uses: dict[tuple[int, str], Counter[_Use]],
+                probes: dict[int, set[int]]) -> None:  # fmt: skip
+    """The core firewall: site services (DNS/DHCP/NTP, the DHCP relay on the gateways, the directory server's
+    probes), then per unit the services its clinical zones use and a closing deny per zone."""
     for site in b.hospital.sites:
-        s, net = site.site_id, nets[site.site_id]
-        dc, engine, apps, pacs = net.dc, net.engine, net.apps, net.pacs
-        site_net, c = f"10.{s}.0.0/16", b.codes[s]
-        b.rule(CORE_FW, f"{c}-dns-dhcp-ntp", "allow", [site_net], [dc], _UDP, (53, 67, 123),
+        s, net, c = site.site_id, nets[site.site_id], b.codes[site.site_id]
+        site_net = f"10.{s}.0.0/16"
+        b.rule(CORE_FW, f"{c}-dns-dhcp-ntp", "allow", [site_net], [net.dc], _UDP, (53, 67, 123),
                "site services on the directory server")  # fmt: skip
-        b.rule(CORE_FW, f"{c}-snmp-poll", "allow", [dc], [site_net], _UDP, (161,), "monitoring polls")
-        b.rule(CORE_FW, f"{c}-pacs-probe", "allow", [dc], [pacs], _TCP, (104,), "DICOM echo")
-        for unit_id in units_by_site.get(s, []):
-            u = codes[unit_id]
-
-            def cidrs(suffix: str, unit_id: int = unit_id) -> list[str]:
-                return b.unit_cidrs.get((unit_id, suffix), [])
-
-            b.rule(CORE_FW, f"{u}-pumps-to-pump-server", "allow", cidrs("ls"), [apps], _TCP, (443,),
-                   "drug library and pump status")  # fmt: skip
-            b.rule(CORE_FW, f"{u}-monitors-hl7", "allow", cidrs("mon"), [engine], _TCP, (2575,),
-                   "HL7/MLLP vitals to the interface engine")  # fmt: skip
-            b.rule(CORE_FW, f"{u}-monitors-alarms", "allow", cidrs("mon"), [apps], _TCP, (443,),
-                   "alarms to the alarm middleware")  # fmt: skip
-            b.rule(CORE_FW, f"{u}-lab-hl7", "allow", cidrs("lab"), [engine], _TCP, (2575,),
-                   "HL7 results to the interface engine")  # fmt: skip
-            b.rule(CORE_FW, f"{u}-lab-middleware", "allow", cidrs("lab"), [apps], _TCP, (443,), "lab middleware")
-            b.rule(CORE_FW, f"{u}-imaging-dicom", "allow", cidrs("img"), [pacs], _TCP, (104, 11112, 2762),
-                   "DICOM to the PACS", per_port=True)  # fmt: skip
-            b.rule(CORE_FW, f"{u}-pharmacy-apps", "allow", cidrs("rx"), [apps], _TCP, (443,), "dispensing server")
-            b.rule(CORE_FW, f"{u}-pharmacy-hl7", "allow", cidrs("rx"), [engine], _TCP, (2575,), "HL7 orders")
-            b.rule(CORE_FW, f"{u}-building-apps", "allow", cidrs("bldg"), [apps], _TCP, (443,),
-                   "beds and nurse call to the alarm middleware")  # fmt: skip
-            b.rule(CORE_FW, f"{u}-voice-apps", "allow", cidrs("voice"), [apps], _TCP, (443, 5061),
-                   "phones to the alarm middleware", per_port=True)  # fmt: skip
+        if gateways := b.zone(s, "net"):
+            b.rule(CORE_FW, f"{c}-dhcp-relay", "allow", [site_net], [gateways], _UDP, (67,),
+                   "DHCP through the relay on each subnet's gateway")  # fmt: skip
+        for port in sorted(probes.get(s, ())):
+            b.rule(CORE_FW, f"{c}-probe-{_SERVICES.get(port, port)}", "allow", [net.dc], [site_net],
+                   _UDP if port == 161 else _TCP, (port,), "the directory server's monitoring probes")  # fmt: skip
+        for unit in b.hospital.units:
+            if unit.site_id != s:
+                continue
             for suffix in _CLINICAL:
-                b.rule(CORE_FW, f"{u}-{suffix}-deny", "deny", cidrs(suffix), [ANY], description="drop the rest")
+                if (unit.unit_id, suffix) in b.unit_cidrs:
+                    _unit_rules(b, CORE_FW, unit, suffix, net, _used(uses, unit.unit_id, suffix))
+            for suffix in _CLINICAL:  # to every other zone: inside its own zone the intra-zone default decides
+                denied = b.unit_cidrs.get((unit.unit_id, suffix), [])
+                b.rule(CORE_FW, f"{b.unit_label(unit)}-{suffix}-deny", "deny", denied,
+                       _elsewhere(b, site, f"{c}-{suffix}"), description="drop the rest")  # fmt: skip
 
 
-def _dist_rules(b: _Builder, nets: dict[int, _Servers]) -> None:
-    """The distribution ACL: workstations to the applications, biomed to the devices it manages."""
-    main = b.hospital.sites[0].site_id
-    for unit in b.hospital.units:
-        s, net, u = unit.site_id, nets[unit.site_id], b.unit_label(unit)
-        apps, files = net.apps, net.files
-        ent = b.unit_cidrs.get((unit.unit_id, "ent"), [])
-        b.rule(DIST_IOS, f"{u}-workstations-web", "allow", ent, [apps], _TCP, (80, 443), per_port=True)
-        b.rule(DIST_IOS, f"{u}-workstations-files", "allow", ent, [files], _TCP, (445,))
-        biomed = b.zone(s, "biomed") or b.zone(main, "biomed")
-        managed = [c for suffix in _CLINICAL for c in b.unit_cidrs.get((unit.unit_id, suffix), [])]
-        if biomed:
-            b.rule(DIST_IOS, f"{u}-biomed-manage", "allow", [biomed], managed, _TCP, (22, 80, 443),
-                   "biomed management of the unit's devices", per_port=True)  # fmt: skip
+def _elsewhere(b: _Builder, site: Site, own: str) -> list[str]:
+    """Everything but zone ``own``: its site's other zones, every other site's /16 and the zones of no site."""
+    here = [z.name for z in b.zones if z.site == site.name and z.name != own]
+    nowhere = [z.name for z in b.zones if z.site is None]
+    others = [f"10.{other.site_id}.0.0/16" for other in b.hospital.sites if other.site_id != site.site_id]
+    guests = [z.name for z in b.zones if z.site not in (None, site.name) and z.kind == "guest"]
+    return here + others + guests + nowhere
 
 
-def _conduits(b: _Builder) -> tuple[Conduit, ...]:
-    """The intended zone-to-zone services of every site."""
-    out: list[Conduit] = []
-
-    def add(src: str | None, dst: str | None, protocol: Protocol, ports: tuple[int, ...], text: str) -> None:
-        if src and dst:
-            out.append(Conduit(src, dst, protocol, tuple(PortRange(p, p) for p in ports), text))
-
+def _dist_rules(b: _Builder, nets: dict[int, _Servers], uses: dict[tuple[int, str], Counter[_Use]]) -> None:
+    """The distribution ACL: the other zones to the applications, biomed to the devices it manages."""
     main = b.hospital.sites[0].site_id
     for site in b.hospital.sites:
         s = site.site_id
+        biomed = b.zone(s, "biomed") or b.zone(main, "biomed")
+        managed = [z for suffix in _CLINICAL if (z := b.zone(s, suffix))]
+        if biomed:
+            b.rule(DIST_IOS, f"{b.codes[s]}-biomed-manage", "allow", [biomed], managed, _TCP, (22, 80, 443),
+                   "biomed management of the site's devices")  # fmt: skip
+    for unit in b.hospital.units:
+        for suffix in _DIST_SUFFIXES:
+            if (unit.unit_id, suffix) in b.unit_cidrs:
+                _unit_rules(b, DIST_IOS, unit, suffix, nets[unit.site_id], _used(uses, unit.unit_id, suffix))
+
+
+def _zone_of(zones: Iterable[Zone], address: str) -> str | None:
+    ip = ipaddress.IPv4Address(address)
+    for zone in zones:
+        if any(ip in ipaddress.IPv4Network(n) for n in zone.subnets):
+            return zone.name
+    return None
+
+
+def _conduits(b: _Builder, nets: dict[int, _Servers], uses: dict[tuple[int, str], Counter[_Use]],
+              probes: dict[int, set[int]]) -> tuple[Conduit, ...]:  # fmt: skip
+    """The intended zone-to-zone services of every site: what the rules are written for, to the zones of the
+    servers the site really uses (a small site uses the main site's)."""
+    out: dict[tuple[str, str, Protocol], set[int]] = {}
+    texts: dict[tuple[str, str, Protocol], str] = {}
+
+    def add(src: str | None, dst: str | None, protocol: Protocol, ports: Iterable[int], text: str) -> None:
+        if src and dst and src != dst:
+            out.setdefault((src, dst, protocol), set()).update(ports)
+            texts.setdefault((src, dst, protocol), text)
+
+    where: dict[str, str | None] = {}
+
+    def zone_of(address: str) -> str | None:
+        if address not in where:
+            where[address] = _zone_of(b.zones, address)
+        return where[address]
+
+    main = b.hospital.sites[0].site_id
+    site_uses: dict[tuple[int, str], set[_Use]] = {}
+    site_of = {u.unit_id: u.site_id for u in b.hospital.units}
+    for unit_id, suffix in uses:
+        site_uses.setdefault((site_of[unit_id], suffix), set()).update(_used(uses, unit_id, suffix))
+    for site in b.hospital.sites:
+        s, net = site.site_id, nets[site.site_id]
         z = {suffix: b.zone(s, suffix) for suffix in ZONE_SPECS}
-        add(z["ls"], z["apps"], _TCP, (443,), "pumps to the pump server (HTTPS)")
-        add(z["mon"], z["apps"], _TCP, (2575,), "monitoring to the interface engine (HL7/MLLP)")
-        add(z["lab"], z["apps"], _TCP, (2575,), "lab results to the interface engine (HL7/MLLP)")
-        add(z["img"], z["apps"], _TCP, (104, 11112), "modalities to the PACS (DICOM)")
-        add(z["rx"], z["apps"], _TCP, (443, 2575), "pharmacy to its servers")
-        add(z["bldg"], z["apps"], _TCP, (443,), "beds and nurse call to the alarm middleware")
-        add(z["voice"], z["apps"], _TCP, (443, 5061), "phones to the alarm middleware")
-        add(z["ent"], z["apps"], _TCP, (80, 443, 445), "workstations to the clinical applications")
+        dc = zone_of(net.dc)
+        for suffix, zone in z.items():
+            if zone and suffix != "guest":  # every internal zone uses the site's infrastructure
+                add(zone, dc, _UDP, (53, 67, 123), "DNS, DHCP and NTP from the site's directory server")
+                add(zone, z["net"], _UDP, (67,), "DHCP through the gateway's relay")
+                for (role, protocol), ports in _grouped(site_uses.get((s, suffix), set())).items():
+                    target = INTERNET_ZONE if role == INTERNET_ZONE else zone_of(_target(role, net))
+                    add(zone, target, protocol, ports, f"{ZONE_SPECS[suffix][0]} to its {role} server")
+                for port in sorted(probes.get(s, ())):
+                    add(dc, zone, _UDP if port == 161 else _TCP, (port,), "the directory server's probes")
         add(z["ent"], INTERNET_ZONE, _TCP, (80, 443), "web browsing through the edge")
         add(z["guest"], INTERNET_ZONE, _TCP, (80, 443), "guest web browsing")
         add(VENDOR_ZONE, z["img"], _TCP, (22, 443, 3389), "vendor remote service of the modalities")
         biomed = b.zone(s, "biomed") or b.zone(main, "biomed")
         for suffix in _CLINICAL:
             add(biomed, z[suffix], _TCP, (22, 80, 443), "biomed management of the devices")
-    return tuple(out)
+    return tuple(
+        Conduit(src, dst, protocol, tuple(PortRange(p, p) for p in sorted(ports)), texts[(src, dst, protocol)])
+        for (src, dst, protocol), ports in out.items()
+    )
 
 
 def write_network(hospital: Hospital, out_dir: Path) -> list[Path]:

@@ -459,10 +459,11 @@ by risk scoring (rubric defaults, compensating controls, OS and end of support w
 network_files = Table(
     "network_files",
     metadata,
-    Column("name", _BYTEWISE(300), primary_key=True),  # "network/<sha256>.<ext>" in the data folder
+    Column("position", Integer, primary_key=True, autoincrement=False),  # rules: file order, then rule order
     Column("kind", String(20), nullable=False),  # yaml, iptables, cisco
     Column("original", String(300), nullable=False),  # the file name it was imported from
-    Column("position", Integer, nullable=False),  # rules are evaluated in file order, then rule order
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),  # the file itself: the model travels with the database
     Column("imported_at", UTC_DATETIME, nullable=False),
 )
 """The network model's files (zones YAML, iptables-save, Cisco ACLs) in evaluation order: one set per hospital,

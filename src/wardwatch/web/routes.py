@@ -26,6 +26,7 @@ from wardwatch.api.routers.auth import clear_session_cookies, set_session_cookie
 from wardwatch.domain.permissions import HOME_DASHBOARD, Permission, PermissionDenied, Principal, Role, allows
 from wardwatch.services.accounts import (
     AuthenticationFailed,
+    LoginThrottled,
     authenticate,
     busiest_clinical_unit,
     create_session,
@@ -74,9 +75,11 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("Risk", "/risk", Permission.RISK_READ),
     ("Findings", "/findings", Permission.FINDINGS_READ),
     ("Network map", "/map", Permission.FLOWS_READ),
+    ("Network analysis", "/network", Permission.NETWORK_READ),
     ("Uploads", "/uploads", None),
     ("Audit trail", "/audit", Permission.AUDIT_READ),
     ("Reports", "/reports", Permission.REPORTS_READ),
+    ("Users", "/users", Permission.USERS_ADMIN),
 )
 
 
@@ -124,6 +127,7 @@ _WORDS = {
     Permission.USERS_READ: "the user list", Permission.USERS_ADMIN: "managing users",
     Permission.REPORTS_READ: "reports", Permission.INVENTORY_WRITE: "uploading CMMS exports",
     Permission.DISCOVERY_WRITE: "uploading captures", Permission.INTEL_WRITE: "uploading advisories and feeds",
+    Permission.NETWORK_READ: "the network analysis (zones, attack paths, worm spread)",
 }  # fmt: skip
 
 
@@ -174,7 +178,8 @@ def login_submit(
         principal = authenticate(engine, username, password, address=client_address(request))
     except AuthenticationFailed as e:
         token = secrets.token_urlsafe(24)
-        refused = _render(request, "login.html", 401, user=None, login_csrf=token, next=_safe_next(next) or "",
+        status = 429 if isinstance(e, LoginThrottled) else 401
+        refused = _render(request, "login.html", status, user=None, login_csrf=token, next=_safe_next(next) or "",
                           error=str(e), username=username)  # fmt: skip
         refused.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login", max_age=3600)
         return refused

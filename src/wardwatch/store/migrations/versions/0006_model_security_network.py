@@ -41,12 +41,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "network_files",
-        sa.Column("name", _bytewise(300), nullable=False),
+        sa.Column("position", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("original", sa.String(length=300), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("name", name=op.f("pk_network_files")),
+        sa.PrimaryKeyConstraint("position", name=op.f("pk_network_files")),
     )
 
 
