@@ -30,6 +30,8 @@ from sqlalchemy import Engine, create_engine, text, update
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from wardwatch.domain.matching import IntelIndex, model_key  # noqa: E402
+from wardwatch.reference import manufacturer_catalog  # noqa: E402
 from wardwatch.services.risk import devices_affected_by, pause_gc, rescore  # noqa: E402
 from wardwatch.services.risk_inputs import DiscoveryExposure, load_inputs  # noqa: E402
 from wardwatch.store.bulk import bulk_insert  # noqa: E402
@@ -38,6 +40,7 @@ from wardwatch.store.schema import (  # noqa: E402
     devices,
     findings,
     interfaces,
+    model_security,
     sites,
     sources,
     units,
@@ -45,6 +48,7 @@ from wardwatch.store.schema import (  # noqa: E402
 )
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
+VENDORS = IntelIndex(manufacturer_catalog().normalize)
 TYPES = [  # (device type, criticality, handles PHI, share)
     ("infusion-pump", "therapeutic", False, 0.22), ("patient-monitor", "monitoring", True, 0.15),
     ("workstation", "non-clinical", True, 0.14), ("telemetry-transmitter", "monitoring", False, 0.08),
@@ -106,6 +110,19 @@ def generate(engine: Engine, n_devices: int, per_model: int, seed: int) -> dict[
         bulk_insert(c, vulnerability_findings, columns, finding_rows)
         bulk_insert(c, findings, ("device_id", "kind", "detail", "protocol", "source_id", "locator", "first_seen",
                                   "last_seen", "count"), discovery_rows)  # fmt: skip
+        # MDS2 forms for two models in three (as in the simulated feeds): risk reads them for every device
+        forms = []
+        for manufacturer, model, _, _ in models:
+            if rng.random() < 0.65:
+                offline = rng.random() < 0.2
+                caps = {"remote_service": not offline and rng.random() < 0.6, "external_network": not offline,
+                        "wireless": False if offline else rng.random() < 0.3, "application_allowlisting":
+                        rng.random() < 0.2, "authentication": rng.random() < 0.7, "stores_phi": rng.random() < 0.5,
+                        "transmits_phi": not offline and rng.random() < 0.5}  # fmt: skip
+                forms.append((VENDORS.vendor_key(manufacturer), model_key(manufacturer, model), manufacturer, model,
+                              f"mds2/{len(forms):064d}.csv", json.dumps(caps), "{}", "metadata", NOW))  # fmt: skip
+        bulk_insert(c, model_security, ("vendor_key", "model_key", "manufacturer", "model", "form", "capabilities",
+                                        "answers", "linked_by", "linked_at"), forms)  # fmt: skip
     # The "new KEV entry": a CVE not yet in KEV with the median reach; the worst case is the widest one.
     reach: dict[str, int] = {}
     for row in finding_rows:

@@ -265,6 +265,10 @@ def load_acceptances(
     return out
 
 
+_DeviceRubric = tuple[Mapping[str, Mapping[str, str]] | None, dict[str, str], dict[str, str], tuple[Any, ...]]
+"""A device's rubric inputs: its model's answers by vulnerability, default answers, caps and their key."""
+
+
 class _RubricCache:
     """Rubric-adjusted findings: an analyst's answers (``risk rubric``) decide; a model's defaults (from its MDS2
     form and the device's clinical profile) fill the questions left open, and alone can only lower a metric the
@@ -278,6 +282,9 @@ class _RubricCache:
         self.defaults: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, str], tuple[Any, ...]]] = {}
         self.cache: dict[tuple[Any, ...], tuple[float, str, str] | None] = {}
         self.exceeds: dict[tuple[Any, ...], bool] = {}
+        self.per_device: dict[int, _DeviceRubric] = {}
+        self.made: dict[tuple[Any, ...], VulnerabilityFinding] = {}
+        """Adjusted findings by (key, id of the interned original): the originals live as long as the load."""
 
     @property
     def active(self) -> bool:
@@ -297,12 +304,22 @@ class _RubricCache:
             self.defaults[key] = (answers, default_caps(answers) if form else {}, tuple(sorted(answers.items())))
         return self.defaults[key]
 
+    def _device(self, device: DeviceFacts) -> _DeviceRubric:
+        found = self.per_device.get(device.id)
+        if found is None:
+            by_vuln = self.answers.get((device.manufacturer or "", device.model or ""))
+            defaults, caps, defaults_key = self._defaults(device)
+            found = self.per_device[device.id] = (by_vuln, defaults, caps, defaults_key)
+        return found
+
     def adjust(self, device: DeviceFacts, f: VulnerabilityFinding) -> VulnerabilityFinding:
-        by_vuln = self.answers.get((device.manufacturer or "", device.model or ""))
+        """The finding as the rubric sees it on this device (the same object when nothing changes)."""
+        by_vuln, defaults, caps, defaults_key = self._device(device)
+        if not by_vuln and not caps:
+            return f  # the common case: no answers, and the defaults cannot lower anything
         base = f.cvss_vector if f.cvss_vector and not f.cvss_vector.upper().startswith("CVSS:4") else None
-        defaults, caps, defaults_key = self._defaults(device)
         if not by_vuln:
-            if not caps or base is None:
+            if base is None:
                 return f
             probe = (defaults_key, base)
             lowers = self.exceeds.get(probe)
@@ -310,10 +327,13 @@ class _RubricCache:
                 lowers = self.exceeds[probe] = exceeds_caps(base, caps)
             if not lowers:
                 return f
-        layers = [by_vuln.get("", {}), by_vuln.get(f.vulnerability_id, {})] if by_vuln else []
         who = (device.manufacturer, device.model, f.vulnerability_id) if by_vuln else None
         key = (who, defaults_key, f.cvss_vector)
+        made = self.made.get((key, id(f)))
+        if made is not None:
+            return made  # one object per distinct adjusted finding: devices of a model share it (score memo)
         if key not in self.cache:
+            layers = [by_vuln.get("", {}), by_vuln.get(f.vulnerability_id, {})] if by_vuln else []
             try:
                 result = apply_rubric(layer_answers(*layers), base, defaults=defaults)
             except RubricError:
@@ -329,10 +349,13 @@ class _RubricCache:
                 self.cache[key] = (result.score.base, result.vector, note)
         adjusted = self.cache[key]
         if adjusted is None:
-            return f
-        score, vector, note = adjusted
-        return VulnerabilityFinding(f.vulnerability_id, f.component_ref, f.in_kev, f.epss, score, vector,
-                                    f.public_exploit, f.automatable, note)  # fmt: skip
+            made = f
+        else:
+            score, vector, note = adjusted
+            made = VulnerabilityFinding(f.vulnerability_id, f.component_ref, f.in_kev, f.epss, score, vector,
+                                        f.public_exploit, f.automatable, note)  # fmt: skip
+        self.made[(key, id(f))] = made
+        return made
 
 
 def load_inputs(connection: Connection, exposure: ExposureSource, ids: Sequence[int] | None = None) -> RiskInputs:
@@ -369,6 +392,8 @@ def load_inputs(connection: Connection, exposure: ExposureSource, ids: Sequence[
         ):
             extras[vulnerability_id] = _extras(detail)
     rubric = _RubricCache(_rubric(connection), security)
+    # devices whose findings the rubric can change: the model has analyst answers, or defaults that lower something
+    adjustable = {d.id for d in facts if rubric.active and any(rubric._device(d)[i] for i in (0, 2))}
     by_id = {d.id: d for d in facts}
     out_findings: dict[int, list[VulnerabilityFinding]] = defaultdict(list)
     # Devices of one model share their findings: one object per distinct finding keeps memory and hashing low.
@@ -381,9 +406,7 @@ def load_inputs(connection: Connection, exposure: ExposureSource, ids: Sequence[
             finding = VulnerabilityFinding(vulnerability_id, component, bool(kev), epss, cvss, vector, exploit,
                                            automatable)  # fmt: skip
             interned[key] = finding
-        if rubric.active:
-            device = by_id.get(device_id)
-            if device is not None:
-                finding = rubric.adjust(device, finding)
+        if device_id in adjustable:
+            finding = rubric.adjust(by_id[device_id], finding)
         out_findings[device_id].append(finding)
     return RiskInputs(facts, dict(out_findings), load_acceptances(connection, ids))
