@@ -407,3 +407,15 @@ def test_check_restores_the_garbage_collector_state() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_allow_from_one_zone_to_anything_is_over_broad_even_unused() -> None:
+    vendor_anything = Rule("allow", ("vendor",), order=5, name="vendor-anything", origin="edge.cfg:12")
+    narrow = Rule("allow", ("vendor",), ("10.50.0.5",), "tcp", (PortRange(22, 22),), 6, "edge.cfg:13", "vendor-ssh")
+    flows = [ObservedFlow("10.10.0.9", "10.50.0.6", "tcp", 104)]  # a baseline exists; neither rule carries it
+    found = check(NetworkModel(zones=ZONES, rules=(vendor_anything, narrow)), HOSTS, flows)
+    (broad,) = of_kind(found, "over-broad-rule")
+    assert broad.subject == "vendor-anything" and broad.severity == "high"
+    assert "lets vendor reach any host on any service" in broad.detail
+    assert broad.evidence["suggested"] == "remove it"
+    assert [v.subject for v in of_kind(found, "unused-rule")] == ["vendor-ssh"]  # narrow and unused: only unused

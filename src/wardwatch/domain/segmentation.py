@@ -42,7 +42,7 @@ from wardwatch.domain._netcompile import (
     service_label,
 )
 from wardwatch.domain.inventory import LIFE_CRITICAL, Criticality
-from wardwatch.domain.netmodel import HostFacts, NetworkModel, ObservedFlow, Rule, Zone
+from wardwatch.domain.netmodel import ANY, HostFacts, NetworkModel, ObservedFlow, Rule, Zone
 
 __all__ = [
     "IT_DEVICE_TYPES",
@@ -438,7 +438,7 @@ def _rules(compiled: CompiledModel, evaluated: list[EvaluatedFlow], life_critica
         if rule.action != "allow":
             continue
         rule_use = uses.get(i)
-        if rule_use is None and not rule.is_any_any:
+        if rule_use is None and not (rule.is_any_any or _wide_open(rule)):
             if evaluated:
                 out.append(
                     Violation(
@@ -457,8 +457,15 @@ def _rules(compiled: CompiledModel, evaluated: list[EvaluatedFlow], life_critica
     return out
 
 
+def _wide_open(rule: Rule) -> bool:
+    """An allow to any destination on any service (e.g. a vendor's "permit ip VENDOR any"): over-broad whether or
+    not a flow uses it — unused, it is an open door nobody watches."""
+    return rule.action == "allow" and rule.destination == (ANY,) and rule.protocol == "any" and not rule.ports
+
+
 def _over_broad(rule: Rule, use: _RuleUse) -> Violation | None:
-    """An any/any rule, or one whose ports or sides are far broader than the flows it decides."""
+    """An any/any rule, an allow to anything from one source, or one whose ports or sides are far broader than the
+    flows it decides."""
     used = sorted(use.services, key=lambda s: (s[0], -1 if s[1] is None else s[1]))
     used_ports = {port for _, port in used if port is not None}
     allowed = _allowed_ports(rule)
@@ -470,11 +477,14 @@ def _over_broad(rule: Rule, use: _RuleUse) -> Violation | None:
         return None
     services = [service_label(p, port) for p, port in used]
     reasons = []
+    wide = _wide_open(rule) and not rule.is_any_any
     if rule.is_any_any:
         reasons.append("allows any service from anywhere to anywhere")
+    elif wide:
+        reasons.append(f"lets {', '.join(rule.source)} reach any host on any service")
     elif broad_ports:
         reasons.append(f"allows {allowed} port(s) where {len(used_ports)} are used")
-    if broad_sides and not rule.is_any_any:
+    if broad_sides and not (rule.is_any_any or wide):
         reasons.append(f"has an 'any' {' and '.join(broad_sides)}")
     if use.flows:
         suggestion = (
@@ -485,7 +495,9 @@ def _over_broad(rule: Rule, use: _RuleUse) -> Violation | None:
     else:
         suggestion = "remove it"
         detail = f"Rule {rule_label(rule)} {'; '.join(reasons)}, and no observed flow uses it."
-    severity: Severity = "high" if rule.is_any_any or use.life_critical else "medium" if broad_ports else "low"
+    severity: Severity = (
+        "high" if rule.is_any_any or wide or use.life_critical else "medium" if broad_ports else "low"
+    )
     return Violation(
         "over-broad-rule",
         severity,
