@@ -495,9 +495,7 @@ def _over_broad(rule: Rule, use: _RuleUse) -> Violation | None:
     else:
         suggestion = "remove it"
         detail = f"Rule {rule_label(rule)} {'; '.join(reasons)}, and no observed flow uses it."
-    severity: Severity = (
-        "high" if rule.is_any_any or wide or use.life_critical else "medium" if broad_ports else "low"
-    )
+    severity: Severity = "high" if rule.is_any_any or wide or use.life_critical else "medium" if broad_ports else "low"
     return Violation(
         "over-broad-rule",
         severity,
