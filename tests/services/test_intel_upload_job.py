@@ -38,3 +38,27 @@ def test_an_uploaded_advisory_is_matched_to_the_devices(engine: Engine, tmp_path
     assert found and {f["device"]["asset_tag"] for f in found} == {"PUMP-OLD"}
     assert {f["source"] for f in found} == {"csaf:ICSMA-20-170-06"}
     assert done["result"]["rematch"]["new"] == len(found)
+
+
+def test_an_uploaded_mds2_form_without_a_model_is_linked_to_the_model_given(engine: Engine, tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path / "home")
+    cmms = tmp_path / "cmms.csv"
+    cmms.write_text(HEADER + "PUMP-1,BD,Alaris 8015 PC Unit,9.19,,,Infusion Pump\n", encoding="utf-8")
+    import_cmms(engine, cmms)
+    form = tmp_path / "upload" / "form.csv"
+    form.parent.mkdir()
+    form.write_text("id,question,answer\nDOC-1,Manufacturer,BD\nAUTH-1,Login?,Yes\nMLDP-2,Anti-malware?,No\n"
+                    "MLDP-4,Allow-listing?,Yes\nRMOT-1,Remote?,No\nSBOM-1,SBOM?,Yes\n", encoding="utf-8")  # fmt: skip
+    biomed = Principal(username="bea", role=Role.BIOMED, user_id=2)
+    runner = JobRunner(engine, settings)
+    nameless = submit(engine, biomed, "intel_import", {"path": str(form)})
+    named = submit(engine, biomed, "intel_import", {"path": str(form), "model": "BD Alaris 8015 PC Unit"})
+    for job in (nameless, named):
+        runner.enqueue(job["id"])
+    runner.wait(120)
+    runner.shutdown()
+    refused = get_job(engine, biomed, nameless["id"])
+    assert refused["status"] == "failed" and "no model (DOC-3)" in refused["message"]
+    done = get_job(engine, biomed, named["id"])
+    assert done["status"] == "succeeded", done["message"]
+    assert done["result"]["mds2_links"] == [{"manufacturer": "BD", "model": "Alaris 8015 PC Unit"}]

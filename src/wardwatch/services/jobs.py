@@ -123,7 +123,10 @@ def _intel_import(context: JobContext) -> dict[str, Any]:
     from wardwatch.services.vuln_findings import import_and_match  # noqa: PLC0415 - heavy, only for this job
 
     context.progress(0.1, "reading the intelligence file", force=True)
-    imported, links, matched = import_and_match(context.engine, context.settings, [Path(context.input["path"])])
+    model = context.input.get("model")
+    imported, links, matched = import_and_match(
+        context.engine, context.settings, [Path(context.input["path"])], model=model if isinstance(model, str) else None
+    )
     report = imported.as_dict()
     report["sbom_links"] = [{"manufacturer": m, "model": n} for name, m, n in links if not name.startswith("mds2/")]
     report["mds2_links"] = [{"manufacturer": m, "model": n} for name, m, n in links if name.startswith("mds2/")]

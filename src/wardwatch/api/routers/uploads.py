@@ -35,6 +35,10 @@ async def upload(
     runner: RunnerDep,
     principal: Annotated[Principal, Depends(authenticated)],
     site: Annotated[str | None, Form(max_length=200, description="CMMS only: the site of every row.")] = None,
+    model: Annotated[
+        str | None,
+        Form(max_length=300, description='Intelligence only: link the SBOM or MDS2 form to this "Manufacturer Model".'),
+    ] = None,
 ) -> Job:
     """Save the file, queue its job and return it (202); the job's progress is at ``/api/jobs/{id}``."""
     job_kind = KINDS[kind]
@@ -44,6 +48,8 @@ async def upload(
     job_input: dict[str, object] = {"path": str(path)}
     if kind == "cmms" and site:
         job_input["site"] = site
+    if kind == "intel" and model and model.strip():
+        job_input["model"] = model.strip()
     job = await run_in_threadpool(submit, engine, principal, job_kind, job_input, address=client_address(request))
     runner.enqueue(int(job["id"]))
     response.headers["Location"] = f"/api/jobs/{job['id']}"

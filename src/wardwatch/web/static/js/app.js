@@ -144,7 +144,11 @@ function refreshJobs(table) {
 function uploads(form) {
   const box = document.getElementById("job-status");
   const siteField = form.querySelector("[data-cmms-only]");
-  const showSite = () => { siteField.hidden = form.elements.kind.value !== "cmms"; };
+  const modelField = form.querySelector("[data-intel-only]");
+  const showSite = () => {
+    siteField.hidden = form.elements.kind.value !== "cmms";
+    if (modelField) modelField.hidden = form.elements.kind.value !== "intel";
+  };
   form.elements.kind.addEventListener("change", showSite);
   showSite();
   const state = document.getElementById("job-state");
@@ -156,7 +160,8 @@ function uploads(form) {
     const data = new FormData(form);
     const kind = data.get("kind");
     data.delete("kind");
-    if (!data.get("site")) data.delete("site");
+    if (!data.get("site") || kind !== "cmms") data.delete("site");
+    if (!data.get("model") || kind !== "intel") data.delete("model");
     box.hidden = false;
     result.hidden = true;
     bar.classList.remove("failed");
