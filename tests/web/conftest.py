@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,22 +42,31 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def base_url(hospital: Hospital) -> Iterator[str]:
-    """The URL of a real uvicorn server (in a thread) serving the sample hospital."""
+@contextmanager
+def serving(home: Path) -> Iterator[str]:
+    """A real uvicorn server (in a thread) on the Wardwatch home ``home``: its URL while the block runs."""
     port = _free_port()
-    config = uvicorn.Config(create_app(Settings(home=hospital.home)), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(Settings(home=home)), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="wardwatch-test-server", daemon=True)
+    thread = threading.Thread(target=server.run, name=f"wardwatch-test-server-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+@pytest.fixture(scope="session")
+def base_url(hospital: Hospital) -> Iterator[str]:
+    """The URL of a real server serving the sample hospital."""
+    with serving(hospital.home) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,20 +8,16 @@ model imported and MS17-010 on the Windows hosts, so that there is a spread to w
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from tests.api.hospital import Hospital
 from tests.api.test_network_api import network_hospital
-from tests.web.conftest import _free_port
-from wardwatch.api.app import create_app
-from wardwatch.settings import Settings
+from tests.web.conftest import serving
+from tests.web.test_browser import log_in
 
 expect: Any = pytest.importorskip("playwright.sync_api").expect
 
@@ -30,28 +26,8 @@ expect: Any = pytest.importorskip("playwright.sync_api").expect
 def base_url(hospital: Hospital, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of its own on the armed copy (overrides the shared one for this module's ``page``)."""
     armed = network_hospital(hospital, tmp_path_factory.mktemp("network-browser"))
-    port = _free_port()
-    config = uvicorn.Config(create_app(Settings(home=armed.home)), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="wardwatch-network-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
-
-
-def log_in(page: Any, hospital: Hospital, role: str) -> None:
-    """Log in through the form."""
-    page.goto("/login")
-    page.get_by_label("Username").fill(role)
-    page.get_by_label("Password").fill(hospital.passwords[role])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/dashboard/"))
+    with serving(armed.home) as url:
+        yield url
 
 
 def node_classes(page: Any, node_id: str) -> list[str]:
