@@ -555,3 +555,12 @@ def test_documented_yaml_example_reads(tmp_path: Path) -> None:
     assert smb.destination == ("10.20.0.0/16", "10.30.1.15") and _ports(smb) == [(139, 139), (445, 445)]
     assert model.decide("10.90.0.9", "10.30.1.15", "tcp", 445).rule == smb
     assert model.decide("10.90.0.9", "10.30.1.16", "tcp", 445).rule is None  # the default action decides
+
+
+def test_an_iptables_file_without_a_filter_table_is_refused(tmp_path: Path) -> None:
+    # cut after the nat table: syntactically whole, but it says nothing about forwarding
+    text = (NET / "core-fw.rules").read_text(encoding="utf-8")
+    cut = tmp_path / "core-fw.rules"
+    cut.write_text(text[: text.index("*filter")], encoding="utf-8")
+    with pytest.raises(IngestError, match=r"core-fw.rules: .*no \*filter table"):
+        read_iptables(cut)

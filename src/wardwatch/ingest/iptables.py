@@ -125,6 +125,8 @@ class _Reader:
         self.path = path
         self.table: str | None = None
         self.table_line = 0
+        self.filtered = False
+        """A *filter table was read to its COMMIT."""
         self.policies: dict[str, str] = {}
         self.chains: dict[str, list[_Entry]] = {}
         self.rules: list[Rule] = []
@@ -151,6 +153,7 @@ class _Reader:
         elif text == "COMMIT":
             if self.table == "filter":
                 self.resolve()
+                self.filtered = True
             self.table = None
         elif text.startswith(":"):
             parts = text[1:].split()
@@ -166,6 +169,9 @@ class _Reader:
     def finish(self) -> None:
         if self.table is not None:
             raise self.error(self.table_line, f"table *{self.table} has no COMMIT (file truncated?)")
+        if not self.filtered:  # nat/mangle only, or cut before *filter: nothing about forwarding at all
+            raise IngestError(str(self.path), "has no *filter table, so no FORWARD rules (file truncated?)",
+                              tip="give the firewall's whole `iptables-save` output")  # fmt: skip
 
     def append(self, number: int, text: str) -> None:
         try:
