@@ -39,6 +39,16 @@ def _criticality_rank() -> Any:
     return case(ranks, value=devices.c.criticality, else_=len(ranks))
 
 
+def _exposure_cards(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The three cards the biomed and IT/security dashboards share: KEV, open vulnerabilities, network behaviour."""
+    return [
+        _card("Devices with known-exploited (KEV) vulnerabilities", figures["kev_devices"], tone="bad", href=_KEV,
+              note=_POTENTIAL),
+        _card("Devices with open vulnerabilities", figures["vuln_devices"], tone="warn", href=_VULNS, note=_POTENTIAL),
+        _card("Devices with insecure behaviour on the network", figures["network_findings"], tone="warn", href=_NET),
+    ]  # fmt: skip
+
+
 def _card(label: str, value: int, *, tone: str = "neutral", href: str | None = None, note: str = "") -> dict[str, Any]:
     """A headline figure; a zero is never styled as an alarm."""
     return {"label": label, "value": value, "tone": tone if value else "neutral", "href": href, "note": note}
@@ -102,19 +112,7 @@ def _executive(connection: Connection, principal: Principal) -> dict[str, Any]:
                 href="/devices?criticality=life-sustaining,life-supporting",
             ),
             _card("Devices past end of support", figures["unsupported"], tone="warn", href=_EOS),
-            _card(
-                "Devices with known-exploited (KEV) vulnerabilities",
-                figures["kev_devices"],
-                tone="bad",
-                href=_KEV,
-                note=_POTENTIAL,
-            ),
-            _card(
-                "Devices with open vulnerabilities", figures["vuln_devices"], tone="warn", href=_VULNS, note=_POTENTIAL
-            ),
-            _card(
-                "Devices with insecure behaviour on the network", figures["network_findings"], tone="warn", href=_NET
-            ),
+            *_exposure_cards(figures),
         ],
         "bars": {"Devices by clinical criticality": by_criticality},
         "rows": {},
@@ -194,19 +192,7 @@ def _itsec(connection: Connection, principal: Principal) -> dict[str, Any]:
     return {
         "title": "IT and security",
         "cards": [
-            _card(
-                "Devices with known-exploited (KEV) vulnerabilities",
-                figures["kev_devices"],
-                tone="bad",
-                href=_KEV,
-                note=_POTENTIAL,
-            ),
-            _card(
-                "Devices with open vulnerabilities", figures["vuln_devices"], tone="warn", href=_VULNS, note=_POTENTIAL
-            ),
-            _card(
-                "Devices with insecure behaviour on the network", figures["network_findings"], tone="warn", href=_NET
-            ),
+            *_exposure_cards(figures),
             _card("Devices talking to the internet", figures["internet"], tone="bad", href=_NET_OUT),
         ],
         "bars": {"Devices per insecure protocol": insecure},
