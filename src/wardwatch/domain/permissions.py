@@ -59,6 +59,11 @@ class Permission(StrEnum):
     REPORTS_READ = "reports:read"
     NETWORK_READ = "network:read"
     NETWORK_WRITE = "network:write"
+    ALARMS_READ = "alarms:read"
+    ALARMS_WRITE = "alarms:write"
+    """Import alarm topologies and delivery records, run verifications and probes."""
+    ALARMS_BUDGET = "alarms:budget"
+    """Set and approve alarm delivery budgets (clinicians: their own unit)."""
     DASHBOARD_EXECUTIVE = "dashboard:executive"
     DASHBOARD_BIOMED = "dashboard:biomed"
     DASHBOARD_ITSEC = "dashboard:itsec"
@@ -77,19 +82,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BIOMED: frozenset({
         _P.DEVICES_READ, _P.OBSERVATIONS_READ, _P.FLOWS_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.JOBS_READ,
         _P.INVENTORY_WRITE, _P.DISCOVERY_WRITE, _P.INTEL_WRITE, _P.DASHBOARD_BIOMED, _P.REPORTS_READ,
-        _P.NETWORK_READ,
+        _P.NETWORK_READ, _P.ALARMS_READ, _P.ALARMS_WRITE,
     }),
     Role.ITSEC: frozenset({
         _P.DEVICES_READ, _P.OBSERVATIONS_READ, _P.FLOWS_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.RISK_ACCEPT,
         _P.JOBS_READ, _P.DISCOVERY_WRITE, _P.INTEL_WRITE, _P.DASHBOARD_ITSEC, _P.REPORTS_READ, _P.NETWORK_READ,
-        _P.NETWORK_WRITE,
+        _P.NETWORK_WRITE, _P.ALARMS_READ, _P.ALARMS_WRITE,
     }),
-    Role.CLINICIAN: frozenset({_P.DEVICES_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.DASHBOARD_CLINICIAN}),
+    Role.CLINICIAN: frozenset({
+        _P.DEVICES_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.DASHBOARD_CLINICIAN, _P.ALARMS_READ, _P.ALARMS_BUDGET,
+    }),
     Role.COMPLIANCE: frozenset({
         _P.DEVICES_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.JOBS_READ, _P.AUDIT_READ, _P.DASHBOARD_COMPLIANCE,
-        _P.REPORTS_READ,
+        _P.REPORTS_READ, _P.ALARMS_READ,
     }),
-    Role.EXECUTIVE: frozenset({_P.RISK_READ, _P.DASHBOARD_EXECUTIVE, _P.REPORTS_READ}),
+    Role.EXECUTIVE: frozenset({_P.RISK_READ, _P.DASHBOARD_EXECUTIVE, _P.REPORTS_READ, _P.ALARMS_READ}),
     Role.AUDITOR: _READS,
 }  # fmt: skip
 

@@ -468,3 +468,82 @@ network_files = Table(
 )
 """The network model's files (zones YAML, iptables-save, Cisco ACLs) in evaluation order: one set per hospital,
 replaced as a whole by ``wardwatch network import``."""
+
+# --- clinical alarm assurance (revision 0007) ------------------------------------------------------------------
+
+alarm_topologies = Table(
+    "alarm_topologies",
+    metadata,
+    Column("id", Integer, primary_key=True),  # the topology's version: the highest id is the current one
+    Column("name", String(300), nullable=False),
+    Column("original", String(300), nullable=False),  # the file name it was imported from
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),  # the YAML itself
+    Column("nodes", Integer, nullable=False),
+    Column("links", Integer, nullable=False),
+    Column("groups", Integer, nullable=False),
+    Column("sources", Integer, nullable=False),
+    Column("imported_by", String(200), nullable=False),
+    Column("imported_at", UTC_DATETIME, nullable=False),
+)
+"""Every imported alarm topology (YAML), kept: a verification names the version it checked."""
+
+alarm_budgets = Table(
+    "alarm_budgets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("unit", String(200), nullable=False),  # "*" for every unit
+    Column("alarm_type", String(100), nullable=False),  # "*" for every type
+    Column("priority", String(10), nullable=False),  # high, medium, low
+    Column("version", Integer, nullable=False),
+    Column("max_delivery_s", Float, nullable=False),
+    Column("primary_recipients", Text, nullable=False),  # JSON list of node ids
+    Column("escalation_recipients", Text, nullable=False),  # JSON list of node ids
+    Column("escalate_after_s", Float),
+    Column("confirmed", Boolean, nullable=False),
+    Column("heartbeat_interval_s", Float),
+    Column("heartbeat_misses", Integer, nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("status", String(12), nullable=False),  # draft, approved, superseded, withdrawn
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("approved_by", String(200)),
+    Column("approved_at", UTC_DATETIME),
+    UniqueConstraint("unit", "alarm_type", "priority", "version"),
+)
+"""Clinicians' delivery budgets, versioned: one row per version; the approved one is in force."""
+
+alarm_verifications = Table(
+    "alarm_verifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("topology_id", Integer, ForeignKey("alarm_topologies.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("k", Integer, nullable=False),
+    Column("flows", Integer, nullable=False),
+    Column("failing", Integer, nullable=False),
+    Column("report", Text, nullable=False),  # the JSON report (results, single points of failure, recommendations)
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTC_DATETIME, nullable=False),
+)
+"""Verification runs: the evidence of which topology and budgets were proven, when and by whom."""
+
+alarm_deliveries = Table(
+    "alarm_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("sent_at", UTC_DATETIME, nullable=False, index=True),
+    Column("received_at", UTC_DATETIME),  # NULL: lost
+    Column("acknowledged_at", UTC_DATETIME),
+    Column("latency_s", Float),
+    Column("unit", String(200), index=True),
+    Column("priority", String(10)),
+    Column("alarm_type", String(100)),
+    Column("heartbeat", Boolean, nullable=False),
+    Column("path", String(300)),
+    Column("origin", String(300), nullable=False),
+    Column("imported_at", UTC_DATETIME, nullable=False),
+    UniqueConstraint("source", "recipient", "sent_at"),
+)
+"""Observed alarm deliveries (test and heartbeat alarms, probe results); re-importing a file adds nothing twice."""

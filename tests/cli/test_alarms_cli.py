@@ -1,0 +1,73 @@
+"""`wardwatch alarms`: verify a file (JSON contract, exit codes), import, budgets, monitor — as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wardwatch.cli.app import app
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "alarms"
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WARDWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("WARDWATCH_DATABASE_URL", raising=False)
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    return tmp_path
+
+
+def test_verify_file_json_contract_and_exit_code() -> None:
+    result = runner.invoke(app, ["alarms", "verify", str(FIXTURES / "hand.yaml"), "--json"])
+    assert result.exit_code == 1, result.output  # budgets are missed
+    report = json.loads(result.stdout)
+    high = next(r for r in report["results"] if r["budget"] == "ICU/arrhythmia/high")
+    assert high["source"] == "mon" and high["budget_s"] == 8.0
+    assert high["worst_case_s"] is None and high["failure_set"] == ["rf5"] and high["passed"] is False
+    assert {p["element"] for p in report["single_points_of_failure"]} == {"rf5", "sw", "srv1", "srv1--phones"}
+    assert report["recommendations"]["complete"] is True
+
+
+def test_verify_k0_passes_and_prints_a_sentence() -> None:
+    result = runner.invoke(app, ["alarms", "verify", str(FIXTURES / "hand.yaml"), "--k", "0"])
+    assert result.exit_code == 0, result.output
+    assert "every budget holds" in result.stdout
+
+
+def test_verify_bad_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("nodes:\n  - {id: a, kind: source}\nlinks:\n  - {a: a, b: zz}\n")
+    result = runner.invoke(app, ["alarms", "verify", str(bad)])
+    assert result.exit_code == 2
+    assert "bad.yaml" in result.stderr and "zz" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_import_verify_stored_budgets_and_monitor(home: Path, tmp_path: Path) -> None:
+    imported = runner.invoke(app, ["alarms", "import", str(FIXTURES / "hand.yaml")])
+    assert imported.exit_code == 0, imported.output
+    assert "stored as version 1" in imported.stdout
+    stored = runner.invoke(app, ["alarms", "verify", "--json"])
+    assert stored.exit_code == 1
+    assert json.loads(stored.stdout)["flows"] == 1  # only the approved budget is in force
+    budgets = runner.invoke(app, ["alarms", "budgets", "--json"])
+    assert {(b["key"], b["status"]) for b in json.loads(budgets.stdout)} == {
+        ("ICU/arrhythmia/high", "approved"), ("ICU/*/low", "draft"),
+    }  # fmt: skip
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "source,recipient,sent,received,unit,priority,alarm_type,heartbeat\n"
+        "mon,phones,2026-11-30T08:00:00Z,2026-11-30T08:00:03Z,ICU,high,arrhythmia,false\n"
+        "mon,phones,2026-11-30T08:01:00Z,2026-11-30T08:01:09Z,ICU,high,arrhythmia,false\n"
+    )
+    monitored = runner.invoke(app, ["alarms", "monitor", str(csv), "--json"])
+    assert monitored.exit_code == 0, monitored.output
+    report = json.loads(monitored.stdout)
+    assert report["new"] == 2 and len(report["summary"]["breaches"]) == 1  # 9 s > the approved 8 s
+    again = runner.invoke(app, ["alarms", "monitor", str(csv), "--json"])
+    assert json.loads(again.stdout)["new"] == 0
