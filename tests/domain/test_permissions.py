@@ -41,6 +41,7 @@ def test_read_only_roles_change_nothing() -> None:
         Permission.DASHBOARD_EXECUTIVE,
         Permission.RISK_READ,
         Permission.REPORTS_READ,
+        Permission.ALARMS_READ,  # the board sees the alarm-assurance status (JOURNEYS 7)
     }
 
 
