@@ -71,3 +71,18 @@ def test_import_verify_stored_budgets_and_monitor(home: Path, tmp_path: Path) ->
     assert report["new"] == 2 and len(report["summary"]["breaches"]) == 1  # 9 s > the approved 8 s
     again = runner.invoke(app, ["alarms", "monitor", str(csv), "--json"])
     assert json.loads(again.stdout)["new"] == 0
+
+
+def test_evidence_record_as_html_and_pdf(home: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["alarms", "import", str(FIXTURES / "hand.yaml")]).exit_code == 0
+    assert runner.invoke(app, ["alarms", "verify"]).exit_code == 1
+    html = tmp_path / "icu.html"
+    result = runner.invoke(app, ["alarms", "evidence", "--unit", "ICU", "--out", str(html)])
+    assert result.exit_code == 0, result.output
+    text = html.read_text()
+    assert "Dr. Ada Byron" in text and "ICU monitors" in text
+    pdf = tmp_path / "icu.pdf"
+    assert runner.invoke(app, ["alarms", "evidence", "--unit", "ICU", "--out", str(pdf)]).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    wrong = runner.invoke(app, ["alarms", "evidence", "--unit", "ICU", "--out", str(tmp_path / "x.docx")])
+    assert wrong.exit_code == 2

@@ -247,3 +247,22 @@ def probe_command(
         new = run(alarms.store_records, database, SYSTEM, [r.record for r in results], what=f"probe {config.name}")
         if not as_json:
             stdout.print(f"{new} heartbeat record(s) stored", markup=False)
+
+
+@app.command("evidence")
+def evidence_command(
+    unit: str = typer.Option(..., "--unit", help="The clinical unit the record is for."),
+    out: Path = typer.Option(..., "--out", help="Where to write it: .pdf or .html."),
+    days: int = typer.Option(30, "--days", min=1, max=3660, help="Monitoring window, back from the newest record."),
+) -> None:
+    """The unit's verification & validation record (budgets, topology version, results, approvals, monitoring)
+    for the IEC 80001-1 risk-management file."""
+    from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
+    from wardwatch.services.alarm_evidence import evidence  # noqa: PLC0415
+
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm"):
+        raise typer.BadParameter("--out must end in .pdf or .html")
+    data = _call(evidence, run(engine), SYSTEM, unit, fmt="pdf" if suffix == ".pdf" else "html", days=days)
+    run(out.write_bytes, data)
+    stdout.print(f"written {out} ({len(data):,} bytes)", markup=False)
