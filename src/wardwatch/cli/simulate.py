@@ -25,13 +25,15 @@ _SIZES = ("small", "medium", "large", "xl")
 
 def _generate(size: str, seed: int, out: Path, feeds: bool | None = None, cves: int | None = None) -> list[Path]:
     from wardwatch import simulate as generator  # noqa: PLC0415 - only these commands need it
+    from wardwatch.simulate._alarms import write_alarms  # noqa: PLC0415 - alarms/ topology and deliveries
     from wardwatch.simulate._network import write_network  # noqa: PLC0415 - network/ model and configs
 
     if size not in _SIZES:
         raise UsageError(f"--size {size!r} is not one of {', '.join(_SIZES)}")
     hospital = generator.generate(size, seed)  # type: ignore[arg-type]
     out.mkdir(parents=True, exist_ok=True)
-    return generator.write(hospital, out, feeds=feeds, cves=cves) + write_network(hospital, out)
+    written = generator.write(hospital, out, feeds=feeds, cves=cves) + write_network(hospital, out)
+    return written + write_alarms(hospital, out)
 
 
 def simulate(
