@@ -7,8 +7,10 @@ so without a role test) fails the suite.
 from __future__ import annotations
 
 import itertools
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,9 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from tests.api.hospital import Hospital
-from wardwatch.domain.permissions import ROLE_PERMISSIONS, Permission, Role
+from tests.api.test_alarms_api import deliveries_csv, topology_yaml
+from wardwatch.domain.permissions import ROLE_PERMISSIONS, SYSTEM, Permission, Role
+from wardwatch.services import alarms
 from wardwatch.store.database import connect
 from wardwatch.store.schema import devices, units
 
@@ -33,7 +37,7 @@ class Route:
     permission: Permission | None
     ok: int = 200
     params: dict[str, str] = field(default_factory=dict)
-    body: str | None = None  # "user", "token", "upload", "scenario", "acceptance"
+    body: str | None = None  # "user", "token", "upload", "scenario", "acceptance", "network", "alarm-…"
 
     @property
     def id(self) -> str:
@@ -95,6 +99,21 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/network/recommend", _P.NETWORK_READ),
     Route("GET", "/api/network/recommend/policy", _P.NETWORK_READ),
     Route("POST", "/api/network/simulate", _P.NETWORK_WRITE, body="network"),
+    Route("GET", "/api/alarms/topology", _P.ALARMS_READ, body="alarm-topology"),
+    Route("POST", "/api/alarms/topology", _P.ALARMS_WRITE, body="alarm-topology-upload"),
+    Route("GET", "/api/alarms/verification", _P.ALARMS_READ, body="alarm-verified"),
+    Route("POST", "/api/alarms/verification", _P.ALARMS_WRITE, body="alarm-topology"),
+    Route("GET", "/api/alarms/budgets", _P.ALARMS_READ),
+    Route("POST", "/api/alarms/budgets", _P.ALARMS_BUDGET, ok=201, body="alarm-budget"),
+    Route(
+        "POST",
+        "/api/alarms/budgets/{budget_id}/approve",
+        _P.ALARMS_BUDGET,
+        params={"budget_id": "NEW_BUDGET"},
+        body="alarm-topology",
+    ),  # fmt: skip
+    Route("GET", "/api/alarms/monitoring", _P.ALARMS_READ),
+    Route("POST", "/api/alarms/deliveries", _P.ALARMS_WRITE, body="alarm-deliveries"),
 )
 
 #: A risk acceptance (the device is filled in per call).
@@ -112,7 +131,21 @@ def _unit_device(hospital: Hospital) -> str:
     return str(found)
 
 
+def _alarm_network(hospital: Hospital, *, verified: bool = False) -> None:
+    """Import the test alarm network (idempotent) and, with ``verified``, make sure a verification is stored."""
+    engine = connect(hospital.url)
+    with tempfile.TemporaryDirectory() as folder:
+        topology = Path(folder) / "api_topology.yaml"
+        topology.write_bytes(topology_yaml(hospital.unit))
+        alarms.import_topology(engine, topology, SYSTEM)
+    if verified and alarms.latest_verification(engine, SYSTEM) is None:
+        alarms.verify(engine, SYSTEM, 1)
+    engine.dispose()
+
+
 def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Hospital) -> Any:
+    if route.body is not None and route.body.startswith("alarm-"):
+        _alarm_network(hospital, verified=route.body == "alarm-verified")
     path = route.template
     for key, value in route.params.items():
         if value == "UNIT_DEVICE":
@@ -123,6 +156,10 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
             value = f"target{next(_counter)}"
             client.post("/api/users", json={"username": value, "role": "biomed", "password": "x" * 16},
                         headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
+        elif value == "NEW_BUDGET":
+            made = client.post("/api/alarms/budgets", json=_alarm_budget(hospital),
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
+            value = str(made.json()["id"])
         elif value == "NEW_ACCEPTANCE":
             made = client.post("/api/risk/acceptances", json={**ACCEPTANCE, "device": _unit_device(hospital)},
                                headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
@@ -148,9 +185,24 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
         yaml = hospital.home / "sample-hospital" / "network" / "network.yaml"
         files = [("files", (yaml.name, yaml.read_bytes(), "text/yaml"))]
         return client.request(route.method, path, files=files, headers=headers)
+    if route.body == "alarm-topology-upload":
+        topology = {"file": ("api_topology.yaml", topology_yaml(hospital.unit), "application/yaml")}
+        return client.request(route.method, path, files=topology, headers=headers)
+    if route.body == "alarm-budget":
+        return client.request(route.method, path, json=_alarm_budget(hospital), headers=headers)
+    if route.body == "alarm-deliveries":
+        deliveries = {"files": ("deliveries.csv", deliveries_csv(hospital.unit), "text/csv")}
+        return client.request(route.method, path, files=deliveries, headers=headers)
     if route.body == "seed":
         return client.request(route.method, path, params={"seed": "riv-guest"}, headers=headers)
     return client.request(route.method, path, headers=headers)
+
+
+def _alarm_budget(hospital: Hospital) -> dict[str, Any]:
+    """A budget of the clinician's unit (a clinician may propose and approve it) naming a recipient of the test
+    alarm network."""
+    return {"unit": hospital.unit, "alarm_type": "spo2-low", "priority": "medium", "max_delivery_s": 12,
+            "primary": ["ed-central"]}  # fmt: skip
 
 
 ADMIN_TOKEN: list[str] = []

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from wardwatch import __version__
 from wardwatch.api import problems
 from wardwatch.api.routers import (
+    alarms,
     audit,
     auth,
     dashboards,
@@ -55,6 +56,7 @@ ROUTERS = (
     reports.router,
     risk.router,
     network.router,
+    alarms.router,
 )
 
 #: Headers on every response: no inline scripts, no framing, no sniffing, no referrer leaks.
@@ -80,7 +82,7 @@ def _warm(index: SearchIndex) -> None:
 
 def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     """The API and web UI on the configured database (which must be initialised)."""
-    from wardwatch.web import findings_pages, network_pages, risk_pages, users_pages  # noqa: PLC0415
+    from wardwatch.web import alarm_pages, findings_pages, network_pages, risk_pages, users_pages  # noqa: PLC0415
     from wardwatch.web import routes as web_routes  # noqa: PLC0415 - the UI depends on the API, not the reverse
     from wardwatch.web.routes import STATIC  # noqa: PLC0415
 
@@ -116,6 +118,7 @@ def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     app.include_router(risk_pages.router)
     app.include_router(findings_pages.router)
     app.include_router(network_pages.router)
+    app.include_router(alarm_pages.router)
     app.include_router(users_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -76,6 +76,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("Findings", "/findings", Permission.FINDINGS_READ),
     ("Network map", "/map", Permission.FLOWS_READ),
     ("Network analysis", "/network", Permission.NETWORK_READ),
+    ("Alarms", "/alarms", Permission.ALARMS_READ),
     ("Uploads", "/uploads", None),
     ("Audit trail", "/audit", Permission.AUDIT_READ),
     ("Reports", "/reports", Permission.REPORTS_READ),
@@ -128,6 +129,7 @@ _WORDS = {
     Permission.REPORTS_READ: "reports", Permission.INVENTORY_WRITE: "uploading CMMS exports",
     Permission.DISCOVERY_WRITE: "uploading captures", Permission.INTEL_WRITE: "uploading advisories and feeds",
     Permission.NETWORK_READ: "the network analysis (zones, attack paths, worm spread)",
+    Permission.ALARMS_READ: "clinical alarm delivery (budgets, verification, monitoring)",
 }  # fmt: skip
 
 
