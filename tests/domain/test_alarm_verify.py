@@ -164,11 +164,14 @@ def _brute_force(topology: AlarmTopology, budget: Budget, source: str, k: int) -
         for e in failed:
             dead |= members.get(e, {e})
         graph = nx.DiGraph()
+        recipients = {*budget.primary, *budget.escalation}
         for link in topology.links:
             if link.id in dead or link.a in dead or link.b in dead:
                 continue
             pairs = [(link.a, link.b)] + ([(link.b, link.a)] if link.bidirectional else [])
             for a, b in pairs:
+                if a in recipients:  # an alarm ends at a recipient: recipients never relay
+                    continue
                 w = link.latency.max_s + topology.node_by_id[b].processing.max_s
                 if graph.has_edge(a, b) and graph[a][b]["weight"] <= w:
                     continue
@@ -211,9 +214,10 @@ def _brute_force(topology: AlarmTopology, budget: Budget, source: str, k: int) -
 
 def _random_topology(rng: random.Random) -> AlarmTopology:
     n = rng.randint(5, 9)
-    nodes = [_node("s", "source", rng.choice([0.1, 0.5]), (rng.choice([0, 2]), 1), failable=False, unit="U")]
+    nodes = [_node("s", "source", rng.uniform(0.1, 0.5), (rng.choice([0, 2]), 1), failable=False, unit="U")]
+    # latencies are drawn continuously: equal-cost routes (whose nominal choice is arbitrary) almost never occur
     for i in range(n):
-        nodes.append(_node(f"n{i}", "switch", rng.choice([0.0, 0.2, 1.0]), (rng.choice([0, 1, 4]), rng.choice([0, 1]))))
+        nodes.append(_node(f"n{i}", "switch", rng.uniform(0.0, 1.0), (rng.choice([0, 1, 4]), rng.choice([0, 1]))))
     nodes += [_node("t1", "phone", 0.3, failable=False, unit="U"), _node("t2", "pager", 0.3, unit="U")]
     ids = [x.id for x in nodes]
     links: dict[str, Link] = {}

@@ -129,3 +129,15 @@ def test_deliveries_import_is_idempotent(db: Engine, tmp_path: Path) -> None:
     # the 12.5 s delivery and the lost one miss the approved 8 s budget
     assert len(seen["summary"]["breaches"]) == 2
     assert alarms.monitoring(db, WARD_NURSE)["records"] == 0
+
+
+def test_a_topology_without_a_budgets_recipient_does_not_lock_verification(db: Engine, tmp_path: Path) -> None:
+    alarms.import_topology(db, HAND, BIOMED)
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(HAND.read_text().replace("id: phones", "id: icu-phones").replace("b: phones", "b: icu-phones")
+                       .replace("primary: [phones]", "primary: [icu-phones]"))  # fmt: skip
+    alarms.import_topology(db, renamed, BIOMED)
+    current = alarms.current_topology(db)
+    assert current is not None and current[1].budgets == ()  # the approved budget names the old recipient
+    report = alarms.verify(db, BIOMED, k=1)
+    assert report["flows"] == 0 and report["unverifiable_budgets"] == ["ICU/arrhythmia/high"]

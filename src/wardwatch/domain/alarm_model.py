@@ -272,8 +272,9 @@ class AlarmTopology:
                     raise ValueError(f"link {link.id!r} joins unknown node {end!r}")
             if link.a == link.b:
                 raise ValueError(f"link {link.id!r} joins node {link.a!r} to itself")
+        group_ids = {g.id for g in self.groups}
         for group in self.groups:
-            unknown = sorted(m for m in group.members if m not in seen or m in {g.id for g in self.groups})
+            unknown = sorted(m for m in group.members if m not in seen or m in group_ids)
             if unknown:
                 raise ValueError(f"group {group.id!r} names unknown node or link {unknown[0]!r}")
         for source in self.sources:

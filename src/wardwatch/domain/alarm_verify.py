@@ -205,6 +205,14 @@ _Targets = tuple[tuple[int, float], ...]
 """Recipient node index -> extra seconds (0 for primary, the escalation delay for escalation recipients)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Tree:
+    """Shortest-route tree toward a set of recipients: distance and next (node, link) per node (``None`` at roots)."""
+
+    dist: list[float]
+    next: list[tuple[int, int] | None]
+
+
 @dataclass(slots=True)
 class _Found:
     seconds: float
@@ -219,19 +227,22 @@ class Verifier:
     def __init__(self, topology: AlarmTopology) -> None:
         self.topology = topology
         self.graph = _Graph(topology)
-        self._heuristics: dict[_Targets, list[float]] = {}
+        self._heuristics: dict[_Targets, _Tree] = {}
         self.searches = 0
 
     # -- searches ---------------------------------------------------------------------------------------------
 
-    def _heuristic(self, targets: _Targets) -> list[float]:
-        """Failure-free distance from every node to the best recipient (reverse Dijkstra from a super-sink)."""
+    def _heuristic(self, targets: _Targets) -> _Tree:
+        """Failure-free distance from every node to the best recipient (reverse Dijkstra from a super-sink), with
+        each node's next hop on one such shortest route: the shortest-route tree toward the recipients."""
         cached = self._heuristics.get(targets)
         if cached is not None:
             return cached
         graph = self.graph
         dist = [INF] * len(graph.node_ids)
+        nxt: list[tuple[int, int] | None] = [None] * len(graph.node_ids)
         heap: list[tuple[float, int]] = []
+        roots = {node for node, _ in targets}
         for node, extra in targets:
             if extra < dist[node]:
                 dist[node] = extra
@@ -242,58 +253,97 @@ class Verifier:
             if d > dist[v]:
                 continue
             # arc (u -> v) costs its weight, which already includes v's processing
-            for u, _link, weight in graph.into[v]:
+            for u, link, weight in graph.into[v]:
                 nd = d + weight
-                if nd < dist[u]:
+                if nd < dist[u] and u not in roots:  # a recipient is where an alarm ends, never a relay
                     dist[u] = nd
+                    nxt[u] = (v, link)
                     heapq.heappush(heap, (nd, u))
-        self._heuristics[targets] = dist
-        return dist
+        tree = _Tree(dist, nxt)
+        self._heuristics[targets] = tree
+        return tree
 
     def _search(
         self, source: int, targets: _Targets, dead_nodes: frozenset[int], dead_links: frozenset[int]
     ) -> _Found | None:
-        """A* from ``source`` to the best recipient avoiding the dead elements; ``None`` when none is reachable."""
+        """The best route from ``source`` to a recipient avoiding the dead elements; ``None`` when none is left.
+
+        A* with the failure-free distance ``h`` as heuristic, plus one exact shortcut: a node whose tree route to the
+        recipients avoids every dead element (*unaffected*) still has exactly ``h`` to go -- failures only remove
+        routes -- so reaching it ends that branch with ``g + h``, and only the affected region around the failure is
+        searched.
+        """
         self.searches += 1
-        graph = self.graph
-        h = self._heuristic(targets)
+        tree = self._heuristic(targets)
+        h, nxt = tree.dist, tree.next
         if h[source] == INF or source in dead_nodes:
             return None
-        extra = dict(targets)
+        memo: dict[int, bool] = {}
+
+        def affected(v: int) -> bool:
+            chain: list[int] = []
+            x = v
+            while True:
+                known = memo.get(x)
+                if known is not None:
+                    result = known
+                    break
+                if x in dead_nodes:
+                    result = True
+                    break
+                step = nxt[x]
+                if step is None:  # a recipient: the root of the tree
+                    result = False
+                    break
+                chain.append(x)
+                if step[1] in dead_links:
+                    result = True
+                    break
+                x = step[0]
+            memo[x] = result
+            for y in chain:
+                memo[y] = result
+            return result
+
+        graph = self.graph
         start = graph.processing[source]
+        if not affected(source):
+            return self._tree_route(source, start + h[source], [source], [], tree)
         best_g = {source: start}
         parent: dict[int, tuple[int, int]] = {}
         closed: set[int] = set()
         sink = -1
         heap: list[tuple[float, float, int]] = [(start + h[source], start, source)]
         sink_cost = INF
-        sink_via = -1
+        sink_at = -1
+        sink_parent = (-1, -1)
         while heap:
-            f, g, v = heapq.heappop(heap)
+            _f, g, v = heapq.heappop(heap)
             if v == sink:
                 break
             if v in closed:
                 continue
             closed.add(v)
-            if v in extra:
-                total = g + extra[v]
-                if total < sink_cost:
-                    sink_cost, sink_via = total, v
-                    heapq.heappush(heap, (total, total, sink))
             for head, link, weight in graph.out[v]:
                 if head in closed or head in dead_nodes or link in dead_links:
                     continue
-                ng = g + weight
                 hh = h[head]
                 if hh == INF:
+                    continue
+                ng = g + weight
+                if not affected(head):  # exact remaining cost: this branch ends here
+                    total = ng + hh
+                    if total < sink_cost:
+                        sink_cost, sink_at, sink_parent = total, head, (v, link)
+                        heapq.heappush(heap, (total, total, sink))
                     continue
                 if ng < best_g.get(head, INF):
                     best_g[head] = ng
                     parent[head] = (v, link)
                     heapq.heappush(heap, (ng + hh, ng, head))
-        if sink_via < 0:
+        if sink_at < 0:
             return None
-        nodes = [sink_via]
+        nodes = [sink_parent[0]]
         links: list[int] = []
         while nodes[-1] != source:
             prev, link = parent[nodes[-1]]
@@ -301,7 +351,19 @@ class Verifier:
             nodes.append(prev)
         nodes.reverse()
         links.reverse()
-        return _Found(sink_cost, nodes, links, sink_via)
+        nodes.append(sink_at)
+        links.append(sink_parent[1])
+        return self._tree_route(sink_at, sink_cost, nodes, links, tree)
+
+    @staticmethod
+    def _tree_route(at: int, cost: float, nodes: list[int], links: list[int], tree: _Tree) -> _Found:
+        """Complete a route that has reached ``at`` along the tree to its recipient."""
+        step = tree.next[at]
+        while step is not None:
+            nodes.append(step[0])
+            links.append(step[1])
+            step = tree.next[step[0]]
+        return _Found(cost, nodes, links, nodes[-1])
 
     # -- one flow ---------------------------------------------------------------------------------------------
 

@@ -148,7 +148,21 @@ def current_topology(engine: Engine) -> tuple[int, AlarmTopology] | None:
         topology = parse_alarm_topology(row.content, row.original)
         _TOPOLOGY_CACHE.clear()
         _TOPOLOGY_CACHE[key] = topology
-    return int(row.id), replace(topology, budgets=budgets_in_force(engine))
+    return int(row.id), replace(topology, budgets=_verifiable(topology, budgets_in_force(engine))[0])
+
+
+def _verifiable(topology: AlarmTopology, budgets: Sequence[Budget]) -> tuple[tuple[Budget, ...], tuple[str, ...]]:
+    """The budgets whose recipients are all in ``topology``, and the keys of the others (a newer topology may
+    have renamed or removed a recipient an approved budget names: that budget cannot be verified until a clinician
+    approves a new version)."""
+    ok: list[Budget] = []
+    stale: list[str] = []
+    for budget in budgets:
+        if all(r in topology.node_by_id for r in (*budget.primary, *budget.escalation)):
+            ok.append(budget)
+        else:
+            stale.append(budget.key)
+    return tuple(ok), tuple(stale)
 
 
 # -- budgets ----------------------------------------------------------------------------------------------------
@@ -399,7 +413,8 @@ def verify(engine: Engine, principal: Principal, k: int = 1, *, actor: str | Non
         raise ValueError("no alarm topology has been imported yet; run `wardwatch alarms import TOPOLOGY.yaml`")
     version, topology = current
     report = verify_topology(topology, k)
-    report = {"version": version, **report}
+    stale = _verifiable(topology, budgets_in_force(engine))[1]
+    report = {"version": version, **report, "unverifiable_budgets": list(stale)}
     now = datetime.now(UTC)
     who = actor or principal.username
     with engine.begin() as connection:
@@ -442,6 +457,14 @@ def latest_verification(engine: Engine, principal: Principal, *, unit: str | Non
         report["results"] = [r for r in report["results"] if r["unit"] == unit]
         report["single_points_of_failure"] = [p for p in report["single_points_of_failure"] if unit in p["units"]]
         report["units"] = [u for u in report["units"] if u["unit"] == unit]
+        own = {f"{r['source']}@{r['budget']}" for r in report["results"]}
+        sources = {r["source"] for r in report["results"]}
+        report["unbudgeted_sources"] = [s for s in report.get("unbudgeted_sources", []) if s in sources]
+        advice = report.get("recommendations")
+        if advice:  # only the additions that fix this unit's flows, and only its flows
+            additions = [dict(a, fixes=[f for f in a["fixes"] if f in own]) for a in advice["additions"]]
+            advice["additions"] = [a for a in additions if a["fixes"]]
+            advice["still_failing"] = [f for f in advice["still_failing"] if f in own]
     return report
 
 
