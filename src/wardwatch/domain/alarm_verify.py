@@ -37,6 +37,7 @@ __all__ = [
     "Route",
     "Verification",
     "Verifier",
+    "assemble",
     "flows_of",
     "verify",
 ]
@@ -213,6 +214,19 @@ class _Tree:
     next: list[tuple[int, int] | None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Explored:
+    """What the search from one source to one set of recipients found: the nominal route, every failure set
+    visited with its cost, single-failure costs, and the worst set."""
+
+    nominal: _Found | None
+    costs: list[tuple[frozenset[str], float]]
+    singles: dict[str, float]
+    worst_set: frozenset[str]
+    worst_cost: float
+    worst_found: _Found | None
+
+
 @dataclass(slots=True)
 class _Found:
     seconds: float
@@ -228,6 +242,7 @@ class Verifier:
         self.topology = topology
         self.graph = _Graph(topology)
         self._heuristics: dict[_Targets, _Tree] = {}
+        self._explored: dict[tuple[str, _Targets, int], _Explored] = {}
         self.searches = 0
 
     # -- searches ---------------------------------------------------------------------------------------------
@@ -368,27 +383,66 @@ class Verifier:
     # -- one flow ---------------------------------------------------------------------------------------------
 
     def verify_flow(self, source: AlarmSource, budget: Budget, k: int) -> tuple[FlowResult, dict[str, float]]:
-        """The verdict for one flow, and the cost after each single failure tried (element id -> seconds)."""
+        """The verdict for one flow, and the cost after each single failure tried (element id -> seconds).
+
+        The search depends on the source and the recipients (with their escalation delays), not on the budget's
+        number, so budgets of one source that share recipients reuse one exploration.
+        """
         graph = self.graph
-        s = graph.index[source.node]
         targets_map: dict[int, float] = {}
         for r in budget.escalation:
             targets_map[graph.index[r]] = float(budget.escalate_after_s or 0.0)
         for r in budget.primary:
             targets_map[graph.index[r]] = 0.0
         targets: _Targets = tuple(sorted(targets_map.items()))
+        key = (source.node, targets, k)
+        explored = self._explored.get(key)
+        if explored is None:
+            explored = self._explore(graph.index[source.node], targets, k)
+            self._explored[key] = explored
         primary = {graph.index[r] for r in budget.primary}
+        limit = budget.max_delivery_s + 1e-9
+        breaking = [failed for failed, cost in explored.costs if cost > limit]
+        minimal = [b for b in breaking if not any(other < b for other in breaking)]
+        ordered = sorted(minimal, key=lambda b: (len(b), sorted(b)))[:_MAX_BREAKING]
+        if explored.nominal is None:
+            ordered = [frozenset()]
 
+        def route(found: _Found | None, cost: float) -> Route | None:
+            if found is None or cost == INF:
+                return None
+            return Route(
+                nodes=tuple(graph.node_ids[i] for i in found.nodes),
+                links=tuple(graph.link_ids[i] for i in found.links),
+                seconds=round(cost, 6),
+                recipient=graph.node_ids[found.recipient],
+                escalated=found.recipient not in primary,
+            )
+
+        nominal = explored.nominal
+        result = FlowResult(
+            source=source.node,
+            unit=source.unit,
+            priority=budget.priority.value,
+            alarm_type=budget.alarm_type,
+            budget_key=budget.key,
+            budget_s=budget.max_delivery_s,
+            nominal=route(nominal, nominal.seconds) if nominal is not None else None,
+            worst=route(explored.worst_found, explored.worst_cost),
+            failure_set=tuple(sorted(explored.worst_set)),
+            breaking_sets=tuple(tuple(sorted(b)) for b in ordered),
+            devices=source.devices,
+        )
+        return result, dict(explored.singles)
+
+    def _explore(self, s: int, targets: _Targets, k: int) -> _Explored:
+        """Every failure set the exact search visits from ``s`` to ``targets``, with its cost."""
+        graph = self.graph
         nominal = self._search(s, targets, frozenset(), frozenset())
+        if nominal is None:
+            return _Explored(None, [], {}, frozenset(), INF, None)
         costs: dict[frozenset[str], tuple[float, _Found | None]] = {}
         singles: dict[str, float] = {}
-        if nominal is None:
-            result = FlowResult(
-                source=source.node, unit=source.unit, priority=budget.priority.value,
-                alarm_type=budget.alarm_type, budget_key=budget.key, budget_s=budget.max_delivery_s,
-                nominal=None, worst=None, failure_set=(), breaking_sets=((),), devices=source.devices,
-            )  # fmt: skip
-            return result, singles
         hops = list(zip(nominal.nodes, nominal.nodes[1:], nominal.links, strict=False))
 
         def evaluate(failed: frozenset[str]) -> tuple[float, _Found | None]:
@@ -435,57 +489,37 @@ class Verifier:
         worst_set: frozenset[str] = frozenset()
         worst_cost: float = nominal.seconds
         worst_found: _Found | None = nominal
-        breaking: list[frozenset[str]] = []
-        stack: list[tuple[frozenset[str], _Found | None]] = [(frozenset(), nominal)]
+        visited: list[tuple[frozenset[str], float]] = []
         costs[frozenset()] = (nominal.seconds, nominal)
         seen: set[frozenset[str]] = {frozenset()}
-        while stack:
-            failed, found = stack.pop()
-            if len(failed) >= k or found is None:
-                continue
-            for element in candidates(found, first_level=not failed):
-                if element in failed:
+        # Level by level: every single failure first (they give the single points of failure), then pairs from the
+        # most damaging single failure down, ...  Once some set leaves no route at all the worst case is known
+        # (nothing is worse than no route), so the search stops there.
+        level: list[tuple[frozenset[str], _Found | None]] = [(frozenset(), nominal)]
+        while level and worst_cost < INF:
+            following: list[tuple[float, frozenset[str], _Found | None]] = []
+            for failed, found in level:
+                if len(failed) >= k or found is None or worst_cost == INF:
                     continue
-                bigger = failed | {element}
-                if bigger in seen:
-                    continue
-                seen.add(bigger)
-                cost, found2 = evaluate(bigger)
-                if len(bigger) == 1:
-                    singles[element] = cost
-                if _worse(cost, bigger, worst_cost, worst_set):
-                    worst_cost, worst_found, worst_set = cost, found2, bigger
-                if cost > budget.max_delivery_s + 1e-9 and not any(b <= bigger for b in breaking):
-                    breaking.append(bigger)
-                stack.append((bigger, found2))
-
-        def route(found: _Found | None, cost: float) -> Route | None:
-            if found is None:
-                return None
-            return Route(
-                nodes=tuple(graph.node_ids[i] for i in found.nodes),
-                links=tuple(graph.link_ids[i] for i in found.links),
-                seconds=round(cost, 6),
-                recipient=graph.node_ids[found.recipient],
-                escalated=found.recipient not in primary,
-            )
-
-        minimal = [b for b in breaking if not any(other < b for other in breaking)]
-        ordered = sorted(minimal, key=lambda b: (len(b), sorted(b)))[:_MAX_BREAKING]
-        result = FlowResult(
-            source=source.node,
-            unit=source.unit,
-            priority=budget.priority.value,
-            alarm_type=budget.alarm_type,
-            budget_key=budget.key,
-            budget_s=budget.max_delivery_s,
-            nominal=route(nominal, nominal.seconds),
-            worst=route(worst_found, worst_cost) if worst_cost < INF else None,
-            failure_set=tuple(sorted(worst_set)),
-            breaking_sets=tuple(tuple(sorted(b)) for b in ordered),
-            devices=source.devices,
-        )
-        return result, singles
+                for element in candidates(found, first_level=not failed):
+                    if element in failed:
+                        continue
+                    bigger = failed | {element}
+                    if bigger in seen:
+                        continue
+                    seen.add(bigger)
+                    cost, found2 = evaluate(bigger)
+                    if len(bigger) == 1:
+                        singles[element] = cost
+                    if _worse(cost, bigger, worst_cost, worst_set):
+                        worst_cost, worst_found, worst_set = cost, found2, bigger
+                    visited.append((bigger, cost))
+                    following.append((cost, bigger, found2))
+                    if cost == INF and len(bigger) > 1:
+                        break
+            following.sort(key=lambda item: (-item[0], sorted(item[1])))
+            level = [(failed, found) for _cost, failed, found in following]
+        return _Explored(nominal, visited, singles, worst_set, worst_cost, worst_found)
 
     # -- everything -------------------------------------------------------------------------------------------
 
@@ -494,35 +528,45 @@ class Verifier:
         if k < 0:
             raise ValueError("k must be 0 or more")
         start = self.searches
-        results: list[FlowResult] = []
-        spof: dict[str, list[FlowResult]] = {}
         flows = flows_of(self.topology, budgets)
-        for source, budget in flows:
-            result, singles = self.verify_flow(source, budget, k)
-            results.append(result)
-            for element, cost in singles.items():
-                if cost > budget.max_delivery_s + 1e-9:
-                    spof.setdefault(element, []).append(result)
-        budgeted = {source.node for source, _ in flows}
-        points = [
-            FailurePoint(
-                element=element,
-                kind=self.topology.kind_of(element),
-                label=self.topology.label(element),
-                flows=tuple(f"{r.source}@{r.budget_key}" for r in broken),
-                units=tuple(sorted({r.unit for r in broken})),
-                devices=sum({r.source: r.devices for r in broken}.values()),
-            )
-            for element, broken in spof.items()
-        ]
-        points.sort(key=lambda p: (-p.devices, -len(p.flows), p.element))
-        return Verification(
-            k=k,
-            results=tuple(results),
-            single_points_of_failure=tuple(points) if k >= 1 else (),
-            searches=self.searches - start,
-            unbudgeted_sources=tuple(sorted(s.node for s in self.topology.sources if s.node not in budgeted)),
+        outcomes = [self.verify_flow(source, budget, k) for source, budget in flows]
+        return assemble(self.topology, k, flows, outcomes, self.searches - start)
+
+
+def assemble(
+    topology: AlarmTopology,
+    k: int,
+    flows: Sequence[tuple[AlarmSource, Budget]],
+    outcomes: Sequence[tuple[FlowResult, Mapping[str, float]]],
+    searches: int,
+) -> Verification:
+    """The verification of ``flows`` from each flow's verdict and single-failure costs (computed in any order or
+    process): the single points of failure are the elements whose failure alone breaks some flow."""
+    spof: dict[str, list[FlowResult]] = {}
+    for (_source, budget), (result, singles) in zip(flows, outcomes, strict=True):
+        for element, cost in singles.items():
+            if cost > budget.max_delivery_s + 1e-9:
+                spof.setdefault(element, []).append(result)
+    budgeted = {source.node for source, _ in flows}
+    points = [
+        FailurePoint(
+            element=element,
+            kind=topology.kind_of(element),
+            label=topology.label(element),
+            flows=tuple(f"{r.source}@{r.budget_key}" for r in broken),
+            units=tuple(sorted({r.unit for r in broken})),
+            devices=sum({r.source: r.devices for r in broken}.values()),
         )
+        for element, broken in spof.items()
+    ]
+    points.sort(key=lambda p: (-p.devices, -len(p.flows), p.element))
+    return Verification(
+        k=k,
+        results=tuple(result for result, _ in outcomes),
+        single_points_of_failure=tuple(points) if k >= 1 else (),
+        searches=searches,
+        unbudgeted_sources=tuple(sorted(s.node for s in topology.sources if s.node not in budgeted)),
+    )
 
 
 def _worse(cost: float, failed: frozenset[str], best_cost: float, best_set: frozenset[str]) -> bool:

@@ -31,12 +31,13 @@ from sqlalchemy import Engine, and_, func, insert, select, update
 from wardwatch.domain.alarm_model import AlarmTopology, Budget, DeliveryRecord, Priority
 from wardwatch.domain.alarm_monitor import summarize
 from wardwatch.domain.alarm_recommend import Recommendation, recommend
-from wardwatch.domain.alarm_verify import FlowResult, Route, Verification, Verifier, describe
+from wardwatch.domain.alarm_verify import FlowResult, Route, Verification, describe
 from wardwatch.domain.permissions import SYSTEM, Permission, PermissionDenied, Principal, require
 from wardwatch.ingest.alarm_deliveries import read_delivery_records
 from wardwatch.ingest.alarm_topology import parse_alarm_topology
 from wardwatch.ingest.errors import IngestError
 from wardwatch.services import audit
+from wardwatch.services.alarm_parallel import verify_parallel
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.schema import alarm_budgets, alarm_deliveries, alarm_topologies, alarm_verifications
 
@@ -400,7 +401,7 @@ def verify_topology(topology: AlarmTopology, k: int = 1, *, with_recommendations
     """Verify a topology as given (its own budgets) and return the report."""
     if k < 0 or k > 4:
         raise ValueError("--k must be between 0 and 4")
-    verification = Verifier(topology).verify(k)
+    verification = verify_parallel(topology, k)
     advice = recommend(topology, k, verification=verification) if with_recommendations and k > 0 else None
     return report_json(topology, verification, advice)
 
