@@ -33,7 +33,7 @@ ALARM_ROUTES = {
     ("GET", "/api/alarms/topology"), ("POST", "/api/alarms/topology"), ("GET", "/api/alarms/verification"),
     ("POST", "/api/alarms/verification"), ("GET", "/api/alarms/budgets"), ("POST", "/api/alarms/budgets"),
     ("POST", "/api/alarms/budgets/{budget_id}/approve"), ("GET", "/api/alarms/monitoring"),
-    ("POST", "/api/alarms/deliveries"),
+    ("POST", "/api/alarms/deliveries"), ("GET", "/api/alarms/evidence"),
 }  # fmt: skip
 #: The worst-case route of the unit's arrhythmia flow after AP 1 fails (api_topology.yaml, hand-computed).
 WORST_ROUTE = ["ed-monitors", "ap-ed-2", "sw-b", "alarm-server-2", "ed-phones"]
@@ -52,11 +52,15 @@ def deliveries_csv(unit: str) -> bytes:
 
 
 def copy_hospital(hospital: Hospital, root: Path) -> Hospital:
-    """A consistent copy of the sample hospital's database in ``root`` (the shared one stays untouched)."""
+    """A consistent copy of the sample hospital's database in ``root`` (the shared one stays untouched), without
+    the alarm network the demo imports: these tests bring their own."""
     root.mkdir(parents=True, exist_ok=True)
     source, copy = sqlite3.connect(hospital.home / "wardwatch.db"), sqlite3.connect(root / "wardwatch.db")
     with closing(source), closing(copy):
         source.backup(copy)
+        for table in ("alarm_deliveries", "alarm_verifications", "alarm_budgets", "alarm_topologies"):
+            copy.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        copy.commit()
     return Hospital(root, hospital.passwords, hospital.unit)
 
 

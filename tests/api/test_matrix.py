@@ -113,6 +113,7 @@ ROUTES: tuple[Route, ...] = (
         body="alarm-topology",
     ),  # fmt: skip
     Route("GET", "/api/alarms/monitoring", _P.ALARMS_READ),
+    Route("GET", "/api/alarms/evidence", _P.ALARMS_READ, body="alarm-evidence"),
     Route("POST", "/api/alarms/deliveries", _P.ALARMS_WRITE, body="alarm-deliveries"),
 )
 
@@ -195,6 +196,8 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
         return client.request(route.method, path, files=deliveries, headers=headers)
     if route.body == "seed":
         return client.request(route.method, path, params={"seed": "riv-guest"}, headers=headers)
+    if route.body == "alarm-evidence":  # the clinician's own unit: a clinician may read only theirs
+        return client.request(route.method, path, params={"unit": hospital.unit, "format": "html"}, headers=headers)
     return client.request(route.method, path, headers=headers)
 
 

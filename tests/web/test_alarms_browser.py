@@ -109,6 +109,15 @@ def test_a_clinician_draws_a_failing_route_and_approves_a_budget(
     expect(page.get_by_test_id("verified")).to_contain_text("by clinician")
     page.screenshot(path=artifacts / "alarms-clinician-budget.png", full_page=True)
 
+    # The unit's V&V record for the risk-management file names the approval just made
+    evidence = page.get_by_test_id("evidence-form")
+    expect(evidence.get_by_label("V&V record (IEC 80001-1) for").locator("option")).to_have_count(1)
+    evidence.get_by_label("As").select_option("html")
+    evidence.get_by_role("button", name="Get the record").click()
+    expect(page).to_have_url(re.compile(r"/api/alarms/evidence\?unit="), timeout=120_000)
+    expect(page.locator("body")).to_contain_text("verification and validation record", ignore_case=True)
+    expect(page.locator("body")).to_contain_text("clinician")
+
 
 def test_biomed_uploads_deliveries_and_reads_the_latency_chart(
     page: Any, hospital: Hospital, artifacts: Path, tmp_path: Path

@@ -137,6 +137,7 @@ def alarms_page(request: Request) -> Response:
         return _render(
             request, "alarms.html", user=principal, title="Clinical alarms", topology=topology, version=version,
             report=report, budgets=budgets, monitoring=monitoring, summary=summary, chart=chart, units=units,
+            principal_unit=principal.unit if principal.unit_scoped else None,
             unit=unit, history=history, days=days, may_write=may_write, may_budget=may_budget,
             recipients=recipients, alarm_types=alarm_types, budget_units=budget_units, labels=labels,
             priorities=[p.value for p in Priority], stale=report is not None and report.get("version") != version,

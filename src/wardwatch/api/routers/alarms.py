@@ -16,10 +16,11 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
+from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from wardwatch.api.alarm_schemas import (
@@ -32,10 +33,11 @@ from wardwatch.api.alarm_schemas import (
     VerificationOut,
 )
 from wardwatch.api.deps import EngineDep, SettingsDep, allow, client_address
+from wardwatch.api.routers.reports import REPORT_CSP
 from wardwatch.domain.alarm_model import AlarmTopology, Budget, Latency
 from wardwatch.domain.permissions import Permission, Principal
 from wardwatch.ingest.errors import IngestError
-from wardwatch.services import alarms, audit
+from wardwatch.services import alarm_evidence, alarms, audit
 from wardwatch.services.jobs import save_upload
 from wardwatch.settings import Settings
 
@@ -288,6 +290,31 @@ def get_monitoring(
     """Per path and priority: count, lost, late, p50/p95/p99 against the budget; breaches, heartbeat silences and
     alerts.  A clinician gets their unit's."""
     return MonitoringOut.model_validate(alarms.monitoring(engine, principal, unit=unit or None, days=days))
+
+
+@router.get(
+    "/evidence",
+    summary="A unit's verification & validation record (IEC 80001-1)",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "application/pdf": {}}}},
+)
+def get_evidence(
+    engine: EngineDep,
+    principal: Reader,
+    unit: Annotated[str, Query(min_length=1, max_length=200, description="The clinical unit.")],
+    fmt: Annotated[Literal["html", "pdf"], Query(alias="format")] = "pdf",
+    days: Annotated[int, Query(ge=1, le=3660, description="Monitoring window, ending at the newest record.")] = 30,
+) -> Response:
+    """The unit's V&V record for the risk-management file: budgets and approvals, the topology version verified,
+    every result, single points of failure, recommendations and the monitoring summary.  A clinician may ask only
+    for their own unit.  PDF comes as a download; HTML is shown in the browser."""
+    body = alarm_evidence.evidence(engine, principal, unit, fmt=fmt, days=days)
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in unit)[:60]
+    disposition = "attachment" if fmt == "pdf" else "inline"
+    headers = {"Content-Disposition": f'{disposition}; filename="wardwatch-alarm-evidence-{safe}.{fmt}"',
+               "Content-Security-Policy": REPORT_CSP}  # fmt: skip
+    media = "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8"
+    return Response(body, media_type=media, headers=headers)
 
 
 @router.post("/deliveries", response_model=DeliveriesImportOut, summary="Import delivery records")
