@@ -39,8 +39,9 @@ def serve_settings(config: Settings, host: str, port: int) -> None:
     uvicorn.run(application, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
-def announce_demo_users(database: Engine, port: int, *, keep: bool) -> None:
-    """Create one demo user per role (random passwords) and print how to log in; with ``--keep``, keep them."""
+def announce_demo_users(database: Engine, port: int, *, keep: bool, unit: str | None = None) -> None:
+    """Create one demo user per role (random passwords) and print how to log in; with ``--keep``, keep them.
+    The clinician's unit is ``unit`` when given, else the busiest clinical unit."""
     from wardwatch.cli._output import print_table  # noqa: PLC0415
     from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
     from wardwatch.services.accounts import create_demo_users, list_users  # noqa: PLC0415
@@ -48,7 +49,7 @@ def announce_demo_users(database: Engine, port: int, *, keep: bool) -> None:
     if keep and run(list_users, database, SYSTEM):
         stdout.print("Demo users kept from the previous run (their passwords were printed then).")
         return
-    users = run(create_demo_users, database, SYSTEM)
+    users = run(create_demo_users, database, SYSTEM, unit=unit)
     stdout.print()
     stdout.print(f"[bold]Log in[/] at http://127.0.0.1:{port}/ with one user per role (new random passwords each run):")
     print_table(users, ["username", "password", "role", "unit"])

@@ -151,6 +151,7 @@ def demo(
             f"({best['target']['device_type']}) over {hop['service']} ({exploit})",
             highlight=False,
         )
+    clinician_unit = _demo_alarms(database, sample)
     with stdout.status("Scoring the risk of every device…"):
         scored = run(rescore, database)
     levels = ", ".join(f"{level} {count}" for level, count in sorted(scored.levels.items(), key=lambda i: -i[1]))
@@ -183,9 +184,11 @@ def demo(
     stdout.print("  .venv/bin/wardwatch network check")
     stdout.print("  .venv/bin/wardwatch network paths --top 3")
     stdout.print("  .venv/bin/wardwatch network blast-radius --seed vendor-remote --worst-case")
+    stdout.print("  .venv/bin/wardwatch alarms verify")
+    stdout.print(f"  .venv/bin/wardwatch alarms monitor {sample / 'alarms' / 'deliveries.csv'} --no-store")
     from wardwatch.cli.serve import announce_demo_users, serve_settings  # noqa: PLC0415 - web stack on demand
 
-    announce_demo_users(database, port, keep=keep)
+    announce_demo_users(database, port, keep=keep, unit=clinician_unit)
     if serve_after:
         serve_settings(demo_settings, "127.0.0.1", port)
 
@@ -224,3 +227,49 @@ def _summary(database: Engine, findings: Counter[str]) -> None:
         if kind in words:
             plural, singular = words[kind]
             stdout.print(f"  [bold red]{count}[/] {'devices ' + plural if count != 1 else 'device ' + singular}")
+
+
+def _demo_alarms(database: Engine, sample: Path) -> str | None:
+    """Import the sample alarm network and its delivery records, verify every budget after one failure, print what
+    fails and what fixes it; returns the unit whose own Wi-Fi design fails (the demo clinician's unit)."""
+    from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
+    from wardwatch.services import alarms  # noqa: PLC0415
+
+    with stdout.status("Verifying clinical alarm delivery after any single failure, and reading delivery records…"):
+        run(alarms.import_topology, database, sample / "alarms" / "topology.yaml")
+        report = run(alarms.verify, database, SYSTEM, 1)
+        delivered = run(alarms.import_deliveries, database, SYSTEM, [sample / "alarms" / "deliveries.csv"])
+    summary = delivered["summary"]
+    stdout.print(
+        f"  ✓ alarm assurance: {report['flows']} alarm flows checked after any single failure — "
+        f"[bold red]{report['failing']}[/] miss their budget; {delivered['records']:,} delivery records, "
+        f"{len(summary['breaches'])} breaches, {len(summary['silences'])} heartbeat silence(s)",
+        highlight=False,
+    )
+    points = report["single_points_of_failure"]
+    if points:
+        stdout.print(f"  [bold red]single point of failure[/]: {points[0]['label']} (delays alarms of "
+                     f"{len(points[0]['units'])} units)", highlight=False)  # fmt: skip
+    labels = {p["element"]: p["label"] for p in points}
+    wireless = next(
+        (
+            (r, failure[0])
+            for r in report["results"]
+            if not r["passed"]
+            for failure in r["breaking_sets"]
+            if len(failure) == 1 and failure[0].startswith("rf-")
+        ),
+        None,
+    )
+    if wireless is not None:
+        result, group = wireless
+        stdout.print(
+            f"  [bold red]{result['unit']}[/]: {result['priority']}-priority {result['alarm_type']} alarms also miss "
+            f"their {result['budget_s']:g} s budget when one thing fails: {labels.get(group, group)}",
+            highlight=False,
+        )
+    advice = report.get("recommendations") or {}
+    if advice.get("additions"):
+        fixes = "; ".join(a["description"] for a in advice["additions"][:3])
+        stdout.print(f"  fix: {fixes}", markup=False)
+    return str(wireless[0]["unit"]) if wireless is not None else None
