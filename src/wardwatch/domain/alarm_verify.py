@@ -243,6 +243,8 @@ class Verifier:
         self.graph = _Graph(topology)
         self._heuristics: dict[_Targets, _Tree] = {}
         self._explored: dict[tuple[str, _Targets, int], _Explored] = {}
+        self._cut_off: dict[tuple[_Targets, frozenset[int], frozenset[int]], frozenset[int]] = {}
+        """(recipients, dead nodes, dead links) -> nodes proven unable to reach a recipient."""
         self.searches = 0
 
     # -- searches ---------------------------------------------------------------------------------------------
@@ -324,6 +326,9 @@ class Verifier:
         start = graph.processing[source]
         if not affected(source):
             return self._tree_route(source, start + h[source], [source], [], tree)
+        cut_off = self._cut_off.get((targets, dead_nodes, dead_links))
+        if cut_off is not None and source in cut_off:  # an earlier search proved nothing here reaches a recipient
+            return None
         best_g = {source: start}
         parent: dict[int, tuple[int, int]] = {}
         closed: set[int] = set()
@@ -332,31 +337,35 @@ class Verifier:
         sink_cost = INF
         sink_at = -1
         sink_parent = (-1, -1)
+        pop, push, known, best = heapq.heappop, heapq.heappush, memo.get, best_g.get
+        out = graph.out
         while heap:
-            _f, g, v = heapq.heappop(heap)
+            _f, g, v = pop(heap)
             if v == sink:
                 break
             if v in closed:
                 continue
             closed.add(v)
-            for head, link, weight in graph.out[v]:
+            for head, link, weight in out[v]:
                 if head in closed or head in dead_nodes or link in dead_links:
                     continue
                 hh = h[head]
-                if hh == INF:
-                    continue
                 ng = g + weight
-                if not affected(head):  # exact remaining cost: this branch ends here
-                    total = ng + hh
-                    if total < sink_cost:
-                        sink_cost, sink_at, sink_parent = total, head, (v, link)
-                        heapq.heappush(heap, (total, total, sink))
+                if ng + hh >= sink_cost:  # cannot beat the best found (an unreachable node has hh = inf)
                     continue
-                if ng < best_g.get(head, INF):
+                hit = known(head)
+                if hit is None:
+                    hit = affected(head)
+                if not hit:  # exact remaining cost: this branch ends here
+                    sink_cost, sink_at, sink_parent = ng + hh, head, (v, link)
+                    push(heap, (sink_cost, sink_cost, sink))
+                    continue
+                if ng < best(head, INF):
                     best_g[head] = ng
                     parent[head] = (v, link)
-                    heapq.heappush(heap, (ng + hh, ng, head))
+                    push(heap, (ng + hh, ng, head))
         if sink_at < 0:
+            self._cut_off[(targets, dead_nodes, dead_links)] = frozenset(closed)
             return None
         nodes = [sink_parent[0]]
         links: list[int] = []
