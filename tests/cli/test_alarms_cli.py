@@ -86,3 +86,29 @@ def test_evidence_record_as_html_and_pdf(home: Path, tmp_path: Path) -> None:
     assert pdf.read_bytes().startswith(b"%PDF")
     wrong = runner.invoke(app, ["alarms", "evidence", "--unit", "ICU", "--out", str(tmp_path / "x.docx")])
     assert wrong.exit_code == 2
+
+
+def test_draft_from_the_inventory_reads_back_and_counts_the_devices(home: Path, tmp_path: Path) -> None:
+    cmms = Path(__file__).parents[1] / "fixtures" / "cmms" / "messy.csv"
+    assert runner.invoke(app, ["inventory", "import", str(cmms)]).exit_code == 0
+    out = tmp_path / "draft.yaml"
+    result = runner.invoke(app, ["alarms", "draft", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    from wardwatch.ingest.alarm_topology import read_alarm_topology  # noqa: PLC0415
+
+    topology = read_alarm_topology(out)
+    by_unit = {(s.unit, s.device_kind): s.devices for s in topology.sources}
+    # messy.csv: ICU East has two monitors (BME-1001 twice is one device, BME-1002); Med-Surg 3N an Alaris pump
+    assert by_unit[("ICU East", "monitor")] == 2
+    assert ("Med-Surg 3N", "pump") in by_unit
+    assert all(b.approved_by is None for b in topology.budgets)  # defaults, for a clinician to approve
+    assert "(EDIT)" in out.read_text()
+    imported = runner.invoke(app, ["alarms", "import", str(out)])
+    assert imported.exit_code == 0, imported.output
+    assert runner.invoke(app, ["alarms", "verify", "--json"]).exit_code in (0, 1)
+
+
+def test_draft_without_alarm_devices_is_one_line(home: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["alarms", "draft", "--out", str(tmp_path / "d.yaml")])
+    assert result.exit_code == 2
+    assert "no unit has alarm-raising devices" in result.stderr

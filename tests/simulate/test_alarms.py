@@ -233,6 +233,23 @@ def test_k1_verification_finds_exactly_the_two_flaws(sample: SampleAlarms) -> No
         assert verify(apply_candidate(two_servers, candidates[fix]), 1).passed, fix
 
 
+def test_the_recommendation_fixes_both_flaws(sample: SampleAlarms) -> None:
+    from wardwatch.domain.alarm_recommend import apply_candidate, recommend  # noqa: PLC0415
+    from wardwatch.domain.alarm_verify import verify  # noqa: PLC0415
+
+    advice = recommend(sample.topology, 1)
+    assert advice.complete and advice.failing_before == len(verify(sample.topology, 1).results)
+    chosen = [a.candidate for a in advice.additions]
+    # one addition removes the alarm server (and its VM host) as single point of failure, one the ICU's band
+    assert any(ALARM_SERVER in {x.a for x in c.links} | {x.b for x in c.links} or
+               any(n.kind == "alarm-server" for n in c.nodes) for c in chosen)  # fmt: skip
+    assert len(chosen) <= 3
+    fixed = sample.topology
+    for candidate in chosen:
+        fixed = apply_candidate(fixed, candidate)
+    assert verify(fixed, 1).passed
+
+
 # --- budgets --------------------------------------------------------------------------------------------------
 
 

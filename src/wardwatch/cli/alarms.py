@@ -266,3 +266,20 @@ def evidence_command(
     data = _call(evidence, run(engine), SYSTEM, unit, fmt="pdf" if suffix == ".pdf" else "html", days=days)
     run(out.write_bytes, data)
     stdout.print(f"written {out} ({len(data):,} bytes)", markup=False)
+
+
+@app.command("draft")
+def draft_command(
+    out: Path = typer.Option(..., "--out", help="Where to write the draft topology YAML."),
+    site: str | None = typer.Option(None, "--site", help="Only this site's units."),
+) -> None:
+    """A first alarm topology from the inventory: a source per unit and alarm-raising device kind (with counts) and
+    placeholders marked (EDIT) for the network design; budgets are unapproved local-policy defaults."""
+    from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
+    from wardwatch.services.alarm_draft import draft_topology  # noqa: PLC0415
+
+    text = _call(draft_topology, run(engine), SYSTEM, site=site)
+    run(out.write_text, text, encoding="utf-8")
+    sources = text.count("device_kind:")
+    stdout.print(f"written {out}: {sources} alarm source group(s) from the inventory; edit the (EDIT) placeholders, "
+                 f"then `wardwatch alarms import {out}`", markup=False)  # fmt: skip
