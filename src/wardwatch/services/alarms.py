@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from wardwatch.domain.alarm_model import AlarmTopology, Budget, DeliveryRecord, Priority
 from wardwatch.domain.alarm_monitor import summarize
@@ -42,7 +43,10 @@ from wardwatch.store.database import ensure_ready
 from wardwatch.store.schema import alarm_budgets, alarm_deliveries, alarm_topologies, alarm_verifications
 
 __all__ = [
+    "BudgetConflict",
     "BudgetError",
+    "BudgetInvalid",
+    "BudgetNotFound",
     "approve_budget",
     "budgets_in_force",
     "current_topology",
@@ -62,6 +66,18 @@ _MAX_TOPOLOGY_BYTES = 16 * 1024 * 1024
 
 class BudgetError(LookupError):
     """A budget that does not exist, is not a draft, or names recipients the topology does not have."""
+
+
+class BudgetNotFound(BudgetError):
+    """No budget has that id."""
+
+
+class BudgetConflict(BudgetError):
+    """The budget is no longer a draft, or another version was proposed at the same moment."""
+
+
+class BudgetInvalid(BudgetError):
+    """The budget's content is unusable (no recipient, an unknown one, escalation without a delay...)."""
 
 
 # -- topology ---------------------------------------------------------------------------------------------------
@@ -256,16 +272,25 @@ def propose_budget(engine: Engine, principal: Principal, budget: Budget) -> dict
     require(principal, Permission.ALARMS_BUDGET)
     _check_unit(principal, budget.unit)
     if not (budget.max_delivery_s > 0 and math.isfinite(budget.max_delivery_s)):
-        raise BudgetError("the maximum delivery time must be a positive number of seconds")
+        raise BudgetInvalid("the maximum delivery time must be a positive number of seconds")
     if not budget.primary:
-        raise BudgetError("name at least one primary recipient")
+        raise BudgetInvalid("name at least one primary recipient")
     if budget.escalation and budget.escalate_after_s is None:
-        raise BudgetError("escalation recipients need an escalation delay (escalate after N seconds)")
+        raise BudgetInvalid("escalation recipients need an escalation delay (escalate after N seconds)")
     current = current_topology(engine)
     if current is not None:
         unknown = [r for r in (*budget.primary, *budget.escalation) if r not in current[1].node_by_id]
         if unknown:
-            raise BudgetError(f"recipient {unknown[0]!r} is not in the alarm topology; choose one of its recipients")
+            raise BudgetInvalid(f"recipient {unknown[0]!r} is not in the alarm topology; choose one of its recipients")
+    try:
+        return _insert_draft(engine, principal, budget)
+    except IntegrityError as e:  # two proposals for one key at the same moment: the unique version refused one
+        raise BudgetConflict(
+            f"another version of {budget.key} was proposed at the same moment; reload the budgets and try again"
+        ) from e
+
+
+def _insert_draft(engine: Engine, principal: Principal, budget: Budget) -> dict[str, Any]:
     now = datetime.now(UTC)
     with engine.begin() as connection:
         version = connection.execute(
@@ -299,10 +324,10 @@ def approve_budget(engine: Engine, principal: Principal, budget_id: int) -> dict
     with engine.begin() as connection:
         row = connection.execute(select(alarm_budgets).where(alarm_budgets.c.id == budget_id)).first()
         if row is None:
-            raise BudgetError(f"no budget {budget_id}")
+            raise BudgetNotFound(f"no budget {budget_id}")
         _check_unit(principal, row.unit)
         if row.status != "draft":
-            raise BudgetError(f"budget {budget_id} is {row.status}, not a draft; propose a new version to change it")
+            raise BudgetConflict(f"budget {budget_id} is {row.status}, not a draft; propose a new version to change it")
         same_key = and_(alarm_budgets.c.unit == row.unit, alarm_budgets.c.alarm_type == row.alarm_type,
                         alarm_budgets.c.priority == row.priority)  # fmt: skip
         connection.execute(
@@ -459,8 +484,9 @@ def latest_verification(engine: Engine, principal: Principal, *, unit: str | Non
         report["single_points_of_failure"] = [p for p in report["single_points_of_failure"] if unit in p["units"]]
         report["units"] = [u for u in report["units"] if u["unit"] == unit]
         own = {f"{r['source']}@{r['budget']}" for r in report["results"]}
-        sources = {r["source"] for r in report["results"]}
-        report["unbudgeted_sources"] = [s for s in report.get("unbudgeted_sources", []) if s in sources]
+        current = current_topology(engine)
+        units_of = {s.node: s.unit for s in current[1].sources} if current is not None else {}
+        report["unbudgeted_sources"] = [s for s in report.get("unbudgeted_sources", []) if units_of.get(s) == unit]
         advice = report.get("recommendations")
         if advice:  # only the additions that fix this unit's flows, and only its flows
             additions = [dict(a, fixes=[f for f in a["fixes"] if f in own]) for a in advice["additions"]]

@@ -220,11 +220,12 @@ def post_verification(
 
 def _budget_refused(error: alarms.BudgetError) -> Exception | None:
     """A budget error as its status: an unknown id 404 (``None``: raise it as it is), a budget that is no longer a
-    draft 409, bad content (no recipient, an unknown recipient, escalation without a delay) 422."""
+    draft (or a version proposed at the same moment) 409, bad content (no recipient, an unknown recipient, escalation
+    without a delay) 422."""
     message = str(error).strip("'\"")
-    if message.startswith("no budget "):
+    if isinstance(error, alarms.BudgetNotFound):
         return None
-    if "not a draft" in message:
+    if isinstance(error, alarms.BudgetConflict):
         return BudgetConflict(message)
     return ValueError(message)
 
