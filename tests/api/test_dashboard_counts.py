@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from tests.api.hospital import Hospital
 from wardwatch.domain.permissions import HOME_DASHBOARD, ROLE_PERMISSIONS, Permission, Principal, Role
+from wardwatch.services import alarms
 from wardwatch.services.dashboards import DASHBOARDS
 from wardwatch.services.devices import DeviceFilter, list_devices
 from wardwatch.services.worklist import VIEWS, WorkFilter, worklist
@@ -26,6 +27,12 @@ def _linked_count(client: TestClient, token: str, hospital: Hospital, role: Role
         page = client.get("/api/devices", params={**query, "limit": 1}, headers=_bearer(token))
         assert page.status_code == 200, page.text
         return int(page.json()["total"])
+    if parsed.path == "/alarms":  # the flows of the newest verification (the clinician's unit's) that fail
+        engine = connect(hospital.url)
+        principal = Principal(role.value, role, unit=hospital.unit if role is Role.CLINICIAN else None)
+        report = alarms.latest_verification(engine, principal)
+        engine.dispose()
+        return sum(not r["passed"] for r in report["results"]) if report else 0
     if parsed.path == "/findings":
         engine = connect(hospital.url)
         principal = Principal(role.value, role, unit=hospital.unit if role is Role.CLINICIAN else None)
@@ -60,7 +67,9 @@ def test_each_card_counts_what_its_link_lists(
 
 def test_cards_link_only_where_the_role_may_go(client: TestClient, tokens: dict[Role, str], hospital: Hospital) -> None:
     board = client.get("/api/dashboards/executive", headers=_bearer(tokens[Role.EXECUTIVE])).json()
-    assert board["cards"] and all(card["href"] is None for card in board["cards"])  # no devices:read, findings:read
+    # no devices:read, findings:read: only the alarm-assurance card links (executives may read the alarm status)
+    assert board["cards"] and all(card["href"] in (None, "/alarms") for card in board["cards"])
+    assert any(card["href"] == "/alarms" for card in board["cards"])
     biomed = client.get("/api/dashboards/biomed", headers=_bearer(tokens[Role.BIOMED])).json()
     unknown = next(c for c in biomed["cards"] if c["label"].startswith("Unknown devices"))
     assert unknown["value"] > 0 and unknown["href"] == "/devices?seen=unknown"

@@ -445,4 +445,5 @@ class Dashboard(Schema):
     cards: list[Card]
     bars: dict[str, list[dict[str, Any]]]
     rows: dict[str, list[dict[str, Any]]]
-    later: str
+    later: str = ""
+    """What a capability still to come will add here (empty when nothing is pending)."""

@@ -8,6 +8,7 @@ figures by extending the builder of the dashboards they concern.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from wardwatch.services.devices import seen_clause
 from wardwatch.services.worklist import VIEWS, WorkFilter, count_devices, is_internet
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.schema import (
+    alarm_verifications,
     audit_log,
     conversations,
     devices,
@@ -113,6 +115,7 @@ def _executive(connection: Connection, principal: Principal) -> dict[str, Any]:
             ),
             _card("Devices past end of support", figures["unsupported"], tone="warn", href=_EOS),
             *_exposure_cards(figures),
+            *_alarm_cards(connection, None),
         ],
         "bars": {"Devices by clinical criticality": by_criticality},
         "rows": {},
@@ -248,11 +251,30 @@ def _clinician(connection: Connection, principal: Principal) -> dict[str, Any]:
                 href=_KEV,
                 note=_POTENTIAL,
             ),
+            *_alarm_cards(connection, unit),
         ],
         "bars": {},
         "rows": {"Devices": listed},
-        "later": "Alarm budgets and their verified delivery times arrive with the alarm-assurance capability.",
     }
+
+
+def _alarm_cards(connection: Connection, unit: str | None) -> list[dict[str, Any]]:
+    """The alarm-assurance status from the newest verification (the whole hospital, or one unit's flows)."""
+    row = connection.execute(
+        select(alarm_verifications.c.k, alarm_verifications.c.flows, alarm_verifications.c.failing,
+               alarm_verifications.c.report).order_by(alarm_verifications.c.id.desc()).limit(1)
+    ).first()  # fmt: skip
+    if row is None:
+        return [_card("Alarm flows verified", 0, href="/alarms", note="no alarm network verified yet")]
+    flows, failing = int(row.flows), int(row.failing)
+    if unit is not None:
+        mine = [u for u in json.loads(row.report).get("units", []) if u.get("unit") == unit]
+        flows, failing = (int(mine[0]["flows"]), int(mine[0]["failing"])) if mine else (0, 0)
+    after = f"after any {row.k} failure{'s' if row.k != 1 else ''}"
+    return [
+        _card("Alarm flows that miss their delivery budget", failing, tone="bad",
+              href="/alarms", note=f"of {flows} verified {after} (nodes, links, jamming)"),
+    ]  # fmt: skip
 
 
 def _compliance(connection: Connection, principal: Principal) -> dict[str, Any]:
@@ -315,9 +337,9 @@ def _link_permission(href: str) -> Permission:
     if path == "/findings":
         view = dict(p.partition("=")[::2] for p in query.split("&")).get("view", "vulns")
         return VIEWS[view][1]
-    return {"/devices": Permission.DEVICES_READ, "/audit": Permission.AUDIT_READ, "/map": Permission.FLOWS_READ}.get(
-        path, Permission.RISK_READ
-    )
+    pages = {"/devices": Permission.DEVICES_READ, "/audit": Permission.AUDIT_READ, "/map": Permission.FLOWS_READ,
+             "/alarms": Permission.ALARMS_READ}  # fmt: skip
+    return pages.get(path, Permission.RISK_READ)
 
 
 #: Addresses that are not a peer (DHCP discovery, broadcast); multicast is left out too.
