@@ -495,6 +495,11 @@ def test_the_page_shows_each_role_what_it_may_do(
         browser.cookies.set("ww_session", sessions["biomed"])
         page = browser.get("/alarms?unit=Ward-5")
         assert 'data-source="ward5-pumps"' in page.text and 'data-source="ed-monitors"' not in page.text
+        # the worst failure is the alarm server; the other single failures that break it are named too
+        also = page.text.split('data-testid="also-breaks">', 1)[1].split("</div>", 1)[0]
+        assert also.startswith("Also missed after:")
+        for name in ("Ward 5 AP", "Switch A", "Comms room A power circuit"):
+            assert name in also, name
         assert "data-alarm-verify" in page.text and 'data-alarm-upload="deliveries"' in page.text
         assert "data-budget-propose" not in page.text and "data-approve" not in page.text
         browser.cookies.set("ww_session", sessions["executive"])

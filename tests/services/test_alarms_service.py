@@ -141,3 +141,41 @@ def test_a_topology_without_a_budgets_recipient_does_not_lock_verification(db: E
     assert current is not None and current[1].budgets == ()  # the approved budget names the old recipient
     report = alarms.verify(db, BIOMED, k=1)
     assert report["flows"] == 0 and report["unverifiable_budgets"] == ["ICU/arrhythmia/high"]
+
+
+def test_a_budget_may_not_send_a_units_alarms_to_another_units_phones(db: Engine, tmp_path: Path) -> None:
+    other = tmp_path / "two-units.yaml"
+    text = HAND.read_text().replace(
+        "  - {id: pager, kind: pager",
+        "  - {id: ward-phones, kind: phone, name: Ward 4 phones, unit: Ward 4}\n  - {id: pager, kind: pager",
+    )
+    other.write_text(
+        text.replace("  - {a: srv1, b: pager", "  - {a: srv1, b: ward-phones, latency: 1.0}\n  - {a: srv1, b: pager")
+    )
+    alarms.import_topology(db, other, BIOMED)
+    with pytest.raises(alarms.BudgetInvalid, match="belongs to Ward 4, not ICU"):
+        alarms.propose_budget(db, ICU_NURSE, Budget("ICU", "apnea", Priority.HIGH, 10.0, ("ward-phones",)))
+
+
+def test_a_topology_with_no_sources_or_no_links_is_refused(db: Engine, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.yaml"
+    cut.write_text(HAND.read_text().split("links:")[0])  # cut at a line end: nodes only
+    with pytest.raises(IngestError, match="no alarm sources"):
+        alarms.import_topology(db, cut, BIOMED)
+    no_links = tmp_path / "no-links.yaml"
+    text = HAND.read_text()
+    no_links.write_text(text.split("links:")[0] + "sources:" + text.split("sources:")[1])
+    with pytest.raises(IngestError, match="no links"):
+        alarms.import_topology(db, no_links, BIOMED)
+    with db.connect() as c:
+        assert c.execute(select(alarm_topologies.c.id)).first() is None
+
+
+def test_a_budget_no_source_raises_is_not_reported_as_holding(db: Engine, tmp_path: Path) -> None:
+    alarms.import_topology(db, HAND, BIOMED)
+    draft = alarms.propose_budget(db, ICU_NURSE, Budget("ICU", "apnea", Priority.HIGH, 60.0, ("phones",)))
+    approved = alarms.approve_budget(db, ICU_NURSE, draft["id"])
+    assert approved["status"] == "approved"
+    report = alarms.verify(db, BIOMED, k=0)  # nothing fails at k = 0, but the monitors raise no apnea alarm
+    assert report["failing"] == 0 and report["unmatched_budgets"] == ["ICU/apnea/high"]
+    assert report["passed"] is False

@@ -43,6 +43,7 @@ class AlarmTopologyImportOut(BaseModel):
     sources: int
     budgets_taken: int = Field(description="Budgets of the file stored because Wardwatch had none for their key.")
     budgets_kept: int = Field(description="Budgets of the file ignored: Wardwatch already has one for their key.")
+    warnings: list[str] = Field(default_factory=list, description="Things to check (e.g. far fewer nodes than before).")
 
 
 class LatencyOut(BaseModel):
@@ -209,6 +210,13 @@ class VerificationOut(BaseModel):
     results: list[FlowResultOut] = Field(description="Failing first.")
     single_points_of_failure: list[FailurePointOut]
     unbudgeted_sources: list[str]
+    unmatched_budgets: list[str] = Field(
+        default_factory=list,
+        description="Budgets in force that no alarm source raises: not verified (passed is false).",
+    )
+    unverifiable_budgets: list[str] = Field(
+        default_factory=list, description="Budgets in force naming a recipient the topology lacks: not verified."
+    )
     units: list[UnitVerdictOut]
     recommendations: RecommendationsOut | None = None
     verified_at: datetime

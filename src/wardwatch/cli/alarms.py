@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from wardwatch.cli._context import UsageError, engine, run, stdout
+from wardwatch.cli._context import UsageError, engine, run, settings, stdout
 from wardwatch.cli._output import print_json, print_table
 
 app = typer.Typer(
@@ -54,11 +54,18 @@ def import_command(
         f"{report['budgets_kept']} already set in Wardwatch (kept)",
         markup=False,
     )
+    for warning in report.get("warnings", []):
+        stdout.print(f"[bold yellow]warning:[/] {warning}")
 
 
 def _print_report(report: dict[str, Any], limit: int) -> None:
     failing = [r for r in report["results"] if not r["passed"]]
-    verdict = "every budget holds" if report["passed"] else f"{report['failing']} of {report['flows']} miss"
+    if report["passed"]:
+        verdict = "every budget holds"
+    elif report["failing"]:
+        verdict = f"{report['failing']} of {report['flows']} miss"
+    else:
+        verdict = "some budgets could not be verified (below)"
     stdout.print(
         f"{report['topology']}: {report['flows']} alarm flow(s) checked against every failure of up to "
         f"{report['k']} element(s) — {verdict} ({report['searches']:,} route searches)",
@@ -74,6 +81,10 @@ def _print_report(report: dict[str, Any], limit: int) -> None:
         print_table(rows, ["unit", "source", "alarm", "budget", "worst", "after"], title="Budgets missed")
         if limit and len(failing) > limit:
             stdout.print(f"[dim]{len(failing) - limit} more: --limit 0 or --json[/]")
+    for key, what in (("unmatched_budgets", "no alarm source of this topology raises its alarms"),
+                      ("unverifiable_budgets", "it names a recipient this topology lacks")):  # fmt: skip
+        for budget in report.get(key, []):
+            stdout.print(f"[bold red]not verified[/]: budget {budget} — {what}", highlight=False)
     points = report["single_points_of_failure"]
     if points:
         print_table(
@@ -162,16 +173,30 @@ def monitor_command(
     store: bool = typer.Option(True, "--store/--no-store", help="Keep the records in the database (for the UI)."),
 ) -> None:
     """Latency percentiles per path and unit, budget breaches and missing heartbeats in delivery records."""
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
     from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
     from wardwatch.ingest.alarm_deliveries import read_delivery_records  # noqa: PLC0415
     from wardwatch.services import alarms  # noqa: PLC0415
+    from wardwatch.store.database import ensure_ready  # noqa: PLC0415
+    from wardwatch.store.errors import StoreError  # noqa: PLC0415
 
     if store:
         report = run(alarms.import_deliveries, run(engine), SYSTEM, paths)
         summary = report["summary"]
     else:
         records = [record for p in paths for record in run(read_delivery_records, p)]
-        summary = alarms.summarize_records(records, ())
+        try:  # read-only: the budgets in force judge the records when there is a database
+            url = settings().resolved_database_url
+            if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+                raise StoreError("no database")  # do not create an empty one as a side effect
+            database = engine()
+            ensure_ready(database)
+            budgets = alarms.budgets_in_force(database)
+        except (StoreError, SQLAlchemyError):  # no database: the records alone (lost ones still count)
+            budgets = ()
+            stdout.print("no database with approved budgets: only lost deliveries count as breaches", markup=False)
+        summary = alarms.summarize_records(records, budgets)
         report = {"records": len(records), "summary": summary}
     if as_json:
         print_json(report)

@@ -80,6 +80,7 @@ def _render(groups: Counter[tuple[str, str, str]], stations: Counter[tuple[str, 
     rf: list[dict[str, Any]] = []
     sources: list[dict[str, Any]] = []
     budgets: list[dict[str, Any]] = []
+    by_key: dict[tuple[str, str, str], dict[str, Any]] = {}
     labels = {kind: (label, alarms) for kind, label, alarms in ALARM_DEVICE_TYPES.values()}
     site_names = sorted({s for s, _u, _k in groups})
     nodes.append(
@@ -146,17 +147,20 @@ def _render(groups: Counter[tuple[str, str, str]], stations: Counter[tuple[str, 
             types = sorted(t for t in unit_alarms if (t in _HIGH) == (priority == "high"))
             seconds, escalate = _DEFAULT_BUDGETS[priority]
             for alarm in types:
-                budget: dict[str, Any] = {
-                    "unit": unit,
-                    "alarm": alarm,
-                    "priority": priority,
-                    "max_delivery": seconds,
-                    "primary": [phones],
-                    "rationale": "local-policy default (METHODS.md 5.3): a clinician decides",
-                }
+                # one budget per unit name: a department of the same name at two sites shares it (both sites'
+                # phones and pagers are its recipients)
+                budget = by_key.get((unit, alarm, priority))
+                if budget is None:
+                    budget = by_key[(unit, alarm, priority)] = {
+                        "unit": unit, "alarm": alarm, "priority": priority, "max_delivery": seconds, "primary": [],
+                        "rationale": "local-policy default (METHODS.md 5.3): a clinician decides",
+                    }  # fmt: skip
+                    if escalate is not None:
+                        budget |= {"escalation": [], "escalate_after": escalate}
+                    budgets.append(budget)
+                budget["primary"].append(phones)
                 if escalate is not None:
-                    budget |= {"escalation": [pager], "escalate_after": escalate}
-                budgets.append(budget)  # fmt: skip
+                    budget["escalation"].append(pager)
     document = {"name": "Draft alarm network from the inventory", "nodes": nodes, "links": links, "groups": rf,
                 "sources": sources, "budgets": budgets}  # fmt: skip
     header = [

@@ -277,6 +277,13 @@ def evidence_data(engine: Engine, principal: Principal, unit: str, *, days: int 
     if days < 1:
         raise ValueError("the monitoring window must be at least one day")
     ensure_ready(engine)
+    current = alarms.current_topology(engine)
+    if current is not None and not principal.unit_scoped:
+        known = set(current[1].units()) | {b.unit for b in alarms.budgets_in_force(engine)} - {"*"}
+        if unit not in known:
+            raise ValueError(
+                f"no unit {unit!r} in the alarm topology or its budgets; units: {', '.join(sorted(known))}"
+            )
     topology = _topology(engine, unit)
     budgets = _budgets(engine, principal, unit)
     verification = _verification(engine, principal, unit, budgets, topology)

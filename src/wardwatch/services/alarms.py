@@ -94,6 +94,12 @@ def import_topology(engine: Engine, path: str | Path, principal: Principal = SYS
         raise IngestError(str(file), "is larger than 16 MiB", tip="an alarm topology is a hand-sized YAML file")
     data = file.read_bytes()
     topology = parse_alarm_topology(data, str(file))
+    if not topology.sources:
+        raise IngestError(str(file), "has no alarm sources, so there is nothing to verify",
+                          tip="add a sources: section (is the file cut short?)")  # fmt: skip
+    if not topology.links:
+        raise IngestError(str(file), "has no links, so no alarm can reach anyone",
+                          tip="add a links: section (is the file cut short?)")  # fmt: skip
     digest = hashlib.sha256(data).hexdigest()
     now = datetime.now(UTC)
     with engine.begin() as connection:
@@ -102,6 +108,16 @@ def import_topology(engine: Engine, path: str | Path, principal: Principal = SYS
         ).first()
         changed = latest is None or latest.sha256 != digest
         version = latest.id if latest is not None else None
+        warnings = []
+        if latest is not None and changed:
+            before = connection.execute(
+                select(alarm_topologies.c.nodes, alarm_topologies.c.sources).where(alarm_topologies.c.id == latest.id)
+            ).one()
+            if len(topology.nodes) < before.nodes / 2 or len(topology.sources) < before.sources / 2:
+                warnings.append(
+                    f"this topology has {len(topology.nodes)} nodes and {len(topology.sources)} alarm sources; the "
+                    f"previous version had {before.nodes} and {before.sources}: check nothing was cut off"
+                )
         if changed:
             version = connection.execute(
                 insert(alarm_topologies).values(
@@ -141,7 +157,7 @@ def import_topology(engine: Engine, path: str | Path, principal: Principal = SYS
     return {
         "version": version, "changed": changed, "name": topology.name, "nodes": len(topology.nodes),
         "links": len(topology.links), "groups": len(topology.groups), "sources": len(topology.sources),
-        "budgets_taken": taken, "budgets_kept": kept,
+        "budgets_taken": taken, "budgets_kept": kept, "warnings": warnings,
     }  # fmt: skip
 
 
@@ -282,6 +298,14 @@ def propose_budget(engine: Engine, principal: Principal, budget: Budget) -> dict
         unknown = [r for r in (*budget.primary, *budget.escalation) if r not in current[1].node_by_id]
         if unknown:
             raise BudgetInvalid(f"recipient {unknown[0]!r} is not in the alarm topology; choose one of its recipients")
+        nodes = current[1].node_by_id
+        foreign = [r for r in (*budget.primary, *budget.escalation)
+                   if budget.unit != "*" and nodes[r].unit not in (None, budget.unit)]  # fmt: skip
+        if foreign:
+            raise BudgetInvalid(
+                f"recipient {nodes[foreign[0]].label!r} belongs to {nodes[foreign[0]].unit}, not {budget.unit}; "
+                "choose the unit's own recipients (or shared ones without a unit)"
+            )
     try:
         return _insert_draft(engine, principal, budget)
     except IntegrityError as e:  # two proposals for one key at the same moment: the unique version refused one
@@ -428,7 +452,12 @@ def verify_topology(topology: AlarmTopology, k: int = 1, *, with_recommendations
         raise ValueError("--k must be between 0 and 4")
     verification = verify_parallel(topology, k)
     advice = recommend(topology, k, verification=verification) if with_recommendations and k > 0 else None
-    return report_json(topology, verification, advice)
+    report = report_json(topology, verification, advice)
+    # A budget no alarm source of this topology raises was not verified: never report it as holding.
+    unmatched = [b.key for b in topology.budgets if not any(b.applies_to(src) for src in topology.sources)]
+    report["unmatched_budgets"] = unmatched
+    report["passed"] = report["passed"] and not unmatched
+    return report
 
 
 def verify(engine: Engine, principal: Principal, k: int = 1, *, actor: str | None = None) -> dict[str, Any]:
@@ -441,6 +470,7 @@ def verify(engine: Engine, principal: Principal, k: int = 1, *, actor: str | Non
     report = verify_topology(topology, k)
     stale = _verifiable(topology, budgets_in_force(engine))[1]
     report = {"version": version, **report, "unverifiable_budgets": list(stale)}
+    report["passed"] = report["passed"] and not stale
     now = datetime.now(UTC)
     who = actor or principal.username
     with engine.begin() as connection:
@@ -488,10 +518,16 @@ def latest_verification(engine: Engine, principal: Principal, *, unit: str | Non
         units_of = {s.node: s.unit for s in current[1].sources} if current is not None else {}
         report["unbudgeted_sources"] = [s for s in report.get("unbudgeted_sources", []) if units_of.get(s) == unit]
         advice = report.get("recommendations")
-        if advice:  # only the additions that fix this unit's flows, and only its flows
+        if advice:  # additions up to the last one that completes a flow of this unit (earlier ones may be needed
+            # together with it, e.g. a second alarm server before the unit's own Wi-Fi fix), with only its flows
             additions = [dict(a, fixes=[f for f in a["fixes"] if f in own]) for a in advice["additions"]]
-            advice["additions"] = [a for a in additions if a["fixes"]]
+            last = max((i for i, a in enumerate(additions) if a["fixes"]), default=-1)
+            advice["additions"] = additions[: last + 1]
             advice["still_failing"] = [f for f in advice["still_failing"] if f in own]
+            advice["complete"] = not advice["still_failing"]
+        report["flows"] = len(report["results"])
+        report["failing"] = sum(not r["passed"] for r in report["results"])
+        report["passed"] = report["failing"] == 0 and not report.get("unverifiable_budgets")
     return report
 
 

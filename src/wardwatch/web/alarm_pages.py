@@ -134,12 +134,18 @@ def alarms_page(request: Request) -> Response:
             alarm_types = sorted({t for s in topology.sources for t in s.alarm_types})
         budget_units = [principal.unit or ""] if principal.unit_scoped else [*units, "*"]
         labels = {n.id: n.label for n in topology.nodes} if topology is not None else {}
+        element_labels = (
+            {e: topology.label(e) for e in (*topology.node_by_id, *topology.link_by_id, *topology.group_by_id)}
+            if topology is not None
+            else {}
+        )
         return _render(
             request, "alarms.html", user=principal, title="Clinical alarms", topology=topology, version=version,
             report=report, budgets=budgets, monitoring=monitoring, summary=summary, chart=chart, units=units,
             principal_unit=principal.unit if principal.unit_scoped else None,
             unit=unit, history=history, days=days, may_write=may_write, may_budget=may_budget,
             recipients=recipients, alarm_types=alarm_types, budget_units=budget_units, labels=labels,
+            element_labels=element_labels,
             priorities=[p.value for p in Priority], stale=report is not None and report.get("version") != version,
         )  # fmt: skip
 
