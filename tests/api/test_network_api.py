@@ -63,6 +63,11 @@ def arm_for_the_worm(url: str) -> list[tuple[int, str]]:
         ).all()
         vf = vulnerability_findings.c
         armed = set(connection.execute(select(vf.device_id).where(vf.vulnerability_id == MS17_010)).scalars())
+        cv = conversations.c
+        # the sample hospital's directory server already audits the SMB server of every Windows device
+        audited = set(connection.execute(
+            select(cv.server_ip).where(cv.client_ip == SMB_CLIENT, cv.transport == "tcp", cv.port == 445)
+        ).scalars())  # fmt: skip
         for device_id, ip in windows:
             if device_id in armed:
                 continue
@@ -72,6 +77,8 @@ def arm_for_the_worm(url: str) -> list[tuple[int, str]]:
                 suppressed=False, in_kev=True, cvss_score=8.1, detail=json.dumps({"advisories": ["MS17-010"]}),
                 cvss_vector="CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H", first_seen=now, last_seen=now,
             ))  # fmt: skip
+            if ip in audited:
+                continue
             connection.execute(insert(conversations).values(
                 client_ip=SMB_CLIENT, server_ip=ip, transport="tcp", port=445, server_device_id=device_id,
                 protocol="smb", packets=20, bytes=4000, first_seen=now, last_seen=now,

@@ -326,3 +326,33 @@ def test_medium_traffic_covers_every_networked_device(tmp_path: Path) -> None:
     assert set(result.devices) == networked
     protocols = {p for seen in result.devices.values() for p in seen["protocols"]}
     assert {"dicom", "dicom-tls", "hl7", "http", "tls", "smb", "snmp", "telnet", "remote-service"} <= protocols
+
+
+def test_most_legacy_windows_smb_servers_offer_smbv1_and_no_modern_one_does(
+    truth: dict[str, Any], frames: list
+) -> None:
+    # The OS of each device, from the generator; what its SMB server said, from the truth and from the capture.
+    os_of = {d.index: " ".join(x for x in (d.os_name, d.os_version) if x) for d in iter_devices(generate("small", 1))}
+    legacy_prefixes = ("Windows XP", "Windows 7", "Windows Vista", "Windows Server 2003", "Windows Server 2008")
+    answers = {}  # device ip -> first SMB header the device sent from port 445
+    for (src, sport, _dst, _dport), data in _streams(frames, 445).items():
+        if sport == 445 and len(data) >= 8:
+            answers.setdefault(src, data[4:8])
+    legacy: list[bool] = []
+    for entry in truth["devices"].values():
+        os_name = os_of[entry["index"]]
+        dialect = entry.get("smb_server_dialect")
+        if dialect is None:
+            continue
+        smbv1 = dialect == "NT LM 0.12"
+        # the capture agrees with the truth: an SMB1 header from an SMBv1 server, SMB2 from the others
+        assert answers[entry["ip"]] == (b"\xffSMB" if smbv1 else b"\xfeSMB"), (entry["hostname"], dialect)
+        if os_name.startswith(legacy_prefixes):
+            legacy.append(smbv1)
+        else:
+            assert os_name.startswith("Windows") and not os_name.startswith("Windows CE"), os_name
+            assert not smbv1, (entry["hostname"], os_name)
+            assert dialect.startswith("SMB 3."), (os_name, dialect)
+    assert len(legacy) >= 2, "the small hospital should have a few legacy Windows SMB servers"
+    assert sum(legacy) > len(legacy) / 2, legacy  # most still offer SMBv1...
+    assert not all(legacy), legacy  # ...but not all: some were hardened

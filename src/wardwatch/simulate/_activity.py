@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wardwatch.simulate import _payloads, _tls
-from wardwatch.simulate._identity import DeviceIdentity, DicomIdentity
+from wardwatch.simulate._identity import SMB1_DIALECT, DeviceIdentity, DicomIdentity
 from wardwatch.simulate._packets import ETH_ARP, ETH_IPV4, PROTO_UDP, arp, ethernet, ip_bytes, ipv4, mac_bytes, udp
 from wardwatch.simulate._sessions import (
     Association,
@@ -586,6 +586,42 @@ class Activity:
         node.protocols.add("smb")
         node.seen["smb_dialects"] = list(dialects)
         return Session(start, conv.frames, rows)
+
+    def smb_server(self, node: Node, start: int, rng: random.Random) -> Session | None:
+        """The site's poller audits the device's own SMB server on 445, as nmap's ``smb-protocols`` does.
+
+        It first negotiates SMB1 only (``NT LM 0.12``): a device with SMBv1 on answers in SMB1 (which discovery
+        flags); one without closes the connection unanswered, and the poller then sends an SMB2 NEGOTIATE that it
+        answers with its best dialect.  The directory and file servers are not audited (the file server's SMB is
+        seen from its clients)."""
+        dialect, net, host = node.identity.smb_server_dialect, node.net, node.host
+        if dialect is None or host.ip in (net.dc.ip, net.files.ip):
+            return None
+        dc = net.dc
+        lnk = link(host, dc.ip, dc.mac, self.tagged)
+        filetime = (start // 1_000_000 + 11_644_473_600) * 10_000_000
+        pid = rng.getrandbits(16)
+        probe = _payloads.smb_negotiate_request([SMB1_DIALECT], pid)
+        if dialect == SMB1_DIALECT:
+            answer = _payloads.smb_negotiate_response(0, pid, rng.randbytes(8), net.facility, filetime, host.hostname)
+            exchanges = [[(True, probe), (False, answer)]]
+        else:
+            boot = filetime - rng.randrange(1, 90 * 86_400) * 10_000_000
+            offered = list(_payloads.SMB2_DIALECTS)
+            request = _payloads.smb2_negotiate_request(offered, rng.randbytes(16), rng.randbytes(32))
+            answer = _payloads.smb2_negotiate_response(dialect, rng.randbytes(16), rng.randbytes(32), filetime, boot)
+            exchanges = [[(True, probe)], [(True, request), (False, answer)]]
+        session = Session(start)
+        t = start
+        for messages in exchanges:
+            conv = tcp_exchange(lnk, False, 445, t, rng, messages)
+            session.frames += conv.frames
+            session.rows.append(conn_row(self._uid(), conv, dc.ip, host.ip, "smb"))
+            t = conv.now + rng.randrange(2_000, 20_000)
+        session.rows += self._service(start, host.ip, 445, "tcp", "smb")
+        node.protocols.add("smb-server")
+        node.seen["smb_server_dialect"] = dialect
+        return session
 
     def snmp(self, node: Node, start: int, rng: random.Random) -> Session | None:
         """The site's poller asks sysDescr, sysObjectID, sysUpTime and sysName with community ``public``."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from wardwatch.simulate._catalog import CatalogModel, models_by_kind
+from wardwatch.simulate._identity import SMB1_HARDENED_EVERY, is_legacy_windows
 from wardwatch.simulate._model import Hospital, SimDevice
 
 #: VLAN id of each network function (the same on every site; the site is the second IP octet).
@@ -109,6 +110,7 @@ def iter_devices(hospital: Hospital) -> Iterator[SimDevice]:
     units = {u.unit_id: u for u in hospital.units}
     families = [dict(f) for f in hospital.site_families]
     index = 0
+    legacy_windows = 0  # networked end-of-support Windows devices so far: the 2nd, 7th, 12th... have SMBv1 off
     for unit_plan in hospital.plans:
         unit = units[unit_plan.unit_id]
         unit_size = sum(c for _, c in unit_plan.type_counts)
@@ -131,6 +133,10 @@ def iter_devices(hospital: Hospital) -> Iterator[SimDevice]:
                     counter_key = (unit.unit_id, model.host_abbr)
                     host_counters[counter_key] = host_counters.get(counter_key, 0) + 1
                     hostname = f"{unit.code}-{model.host_abbr}-{host_counters[counter_key]:03d}"
+                smb1_disabled = False
+                if model.networked and any(is_legacy_windows(model.os, v) for v in model.os_versions or (None,)):
+                    smb1_disabled = legacy_windows % SMB1_HARDENED_EVERY == 1
+                    legacy_windows += 1
                 install_year = rng.randint(max(model.release_year, 2004), TODAY.year - 1)
                 status = "in-service"
                 if unit.name == "Biomed Shop":
@@ -169,5 +175,6 @@ def iter_devices(hospital: Hospital) -> Iterator[SimDevice]:
                     patient_connected=model.patient_connected,
                     phi=model.phi,
                     high_risk=model.high_risk,
+                    smb1_disabled=smb1_disabled,
                 )
                 index += 1

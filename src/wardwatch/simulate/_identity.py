@@ -2,12 +2,27 @@
 
 The catalog describes a model (``{os_version}`` placeholders included); :func:`identity_for` resolves it for
 one device: its AE title, DHCP vendor class with its versions filled in, and whether its DICOM goes over TLS.
+
+**SMB server** (:func:`smb_server_dialect`).  Every Windows device of the NT family runs the Server service on
+445, as Windows does out of the box (Windows CE is not NT and runs none).  What it answers depends on its OS:
+
+* *legacy* Windows (:func:`is_legacy_windows`: NT, 2000, XP, Vista, 7, Server 2003/2008, their Embedded
+  editions; out of Microsoft support, MS17-010 often never applied on a vendor image) still offers SMBv1 and
+  answers an SMB1 negotiate in SMB1 (``NT LM 0.12``): the hosts WannaCry spread through;
+* except one in five (:attr:`~wardwatch.simulate.SimDevice.smb1_disabled`: the 2nd, 7th, 12th... networked
+  legacy Windows device in generation order, so the seed decides which): the vendor's hardening guide was
+  applied, SMBv1 is off and it answers only SMB2 (``SMB 2.1`` on 7/2008 R2,
+  ``SMB 2.0.2`` on Vista/2008); an XP/2003/2000 device has no SMB2, so a hardened one has its Server service
+  disabled and serves no SMB;
+* *modern* Windows (8 and later, Server 2012 and later, 10/11 IoT editions) has SMBv1 off and answers SMB2/3
+  (``SMB 3.1.1`` on 10/11/Server 2016+, ``SMB 3.0.2`` on 8.1/2012 R2, ``SMB 3.0`` on 8/2012).
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -62,12 +77,54 @@ class DeviceIdentity:
     """Public IPv4 address of that cloud."""
     smb_dialects: tuple[str, ...] | None
     """SMB1 dialects offered in SMB_COM_NEGOTIATE."""
+    smb_server_dialect: str | None
+    """What its own SMB server on 445 answers (``NT LM 0.12`` = SMBv1, else an SMB2 dialect); None when it
+    serves no SMB (see :func:`smb_server_dialect`)."""
     snmp_sys_descr: str | None
     """sysDescr.0 answered to an SNMP v2c ``public`` get."""
     snmp_sys_object_id: str | None
     """sysObjectID.0."""
     telnet_banner: str | None
     """Banner of its telnet service."""
+
+
+#: One legacy Windows device in this many has SMBv1 turned off (the vendor's hardening applied).
+SMB1_HARDENED_EVERY = 5
+#: The SMBv1 dialect an SMB1 server selects (the NT response format).
+SMB1_DIALECT = "NT LM 0.12"
+_LEGACY_WINDOWS = re.compile(r"^Windows (NT|2000|XP|Vista|7)\b|^Windows Server (2000|2003|2008)\b")
+_SMB2_ONLY = re.compile(r"^Windows (Vista|7)\b|^Windows Server 2008\b")
+
+
+def _os(os_name: str | None, os_version: str | None) -> str:
+    return " ".join(x for x in (os_name, os_version) if x)
+
+
+def is_legacy_windows(os_name: str | None, os_version: str | None = None) -> bool:
+    """Whether an OS is an end-of-support Windows of the NT family (NT to 7, Server up to 2008, Embedded too).
+
+    >>> is_legacy_windows("Windows 7 Embedded", "SP1"), is_legacy_windows("Windows Server", "2008 R2")
+    (True, True)
+    >>> is_legacy_windows("Windows 10 IoT Enterprise", "2016 LTSB"), is_legacy_windows("Windows CE", "6.0")
+    (False, False)
+    """
+    return _LEGACY_WINDOWS.match(_os(os_name, os_version)) is not None
+
+
+def smb_server_dialect(device: SimDevice) -> str | None:
+    """What ``device``'s SMB server answers (see the module docstring); None when it serves no SMB."""
+    name = _os(device.os_name, device.os_version)
+    if not name.startswith("Windows") or name.startswith("Windows CE"):
+        return None
+    if not is_legacy_windows(device.os_name, device.os_version):
+        if re.match(r"^Windows (8\.1|Server 2012 R2)\b", name):
+            return "SMB 3.0.2"
+        return "SMB 3.0" if re.match(r"^Windows (8|Server 2012)\b", name) else "SMB 3.1.1"
+    if not device.smb1_disabled:
+        return SMB1_DIALECT
+    if _SMB2_ONLY.match(name) is None:
+        return None  # XP/2003 speak no SMB2: hardening them means turning the Server service off
+    return "SMB 2.1" if re.match(r"^Windows (7|Server 2008 R2)\b", name) else "SMB 2.0.2"
 
 
 @cache
@@ -126,6 +183,7 @@ def identity_for(device: SimDevice, site_code: str, seed: int) -> DeviceIdentity
         remote_sni=_optional(remote, "sni", device),
         remote_address=_optional(remote, "address", device),
         smb_dialects=tuple(smb["dialects"]) if smb is not None else None,
+        smb_server_dialect=smb_server_dialect(device),
         snmp_sys_descr=_optional(snmp, "sys_descr", device),
         snmp_sys_object_id=_optional(snmp, "sys_object_id", device),
         telnet_banner=_optional(telnet, "banner", device),

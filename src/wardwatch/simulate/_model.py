@@ -161,3 +161,6 @@ class SimDevice:
     """Stores or transmits protected health information."""
     high_risk: bool
     """Flagged high-risk by the hospital's equipment-management programme."""
+    smb1_disabled: bool = False
+    """SMBv1 turned off on a legacy Windows device (its vendor's hardening applied): one in five of them, see
+    :func:`~wardwatch.simulate._identity.smb_server_dialect`."""

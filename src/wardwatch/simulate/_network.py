@@ -219,9 +219,13 @@ class _Scan:
     uses: dict[tuple[int, str], Counter[_Use]]
     """(unit, zone suffix) -> what its devices use (how many of them), as the traffic has them do."""
     probes: dict[int, set[int]]
-    """Site -> the TCP/UDP ports its directory server probes on the devices (SNMP 161, telnet 23, DICOM 104)."""
+    """Site -> the TCP/UDP ports its directory server probes on the devices (SNMP 161, telnet 23, DICOM 104,
+    SMB 445)."""
     device_uses: dict[int, tuple[str, set[_Use]]]
     """Windows 7 device index -> what it uses (the one picked for mistake (c) moves to the pump zone)."""
+    smb_servers: dict[int, set[str]]
+    """Site -> addresses of its devices that serve SMB (the directory server audits them on 445, except itself
+    and the file server: see :meth:`~wardwatch.simulate._activity.Activity.smb_server`)."""
 
 
 def _device_uses(identity: DeviceIdentity, remote: bool) -> tuple[set[_Use], set[int]]:
@@ -257,7 +261,7 @@ def _scan(hospital: Hospital) -> _Scan:
     catalog = {m.key: m for m in load_catalog()}
     unit_names = {u.unit_id: u.name for u in hospital.units}
     codes = {s.site_id: s.code for s in hospital.sites}
-    found = _Scan({}, [], {}, {}, {}, {}, {})
+    found = _Scan({}, [], {}, {}, {}, {}, {}, {})
     remote_used: dict[int, int] = {}
     for device in iter_devices(hospital):
         if device.ip is None or device.vlan is None:
@@ -279,6 +283,8 @@ def _scan(hospital: Hospital) -> _Scan:
             uses, probes = _device_uses(identity, remote)
             found.uses.setdefault((device.unit_id, suffix), Counter()).update(uses)
             found.probes.setdefault(device.site_id, set()).update(probes)
+            if identity.smb_server_dialect is not None:
+                found.smb_servers.setdefault(device.site_id, set()).add(device.ip)
             if (device.os_name or "").startswith("Windows 7"):
                 found.device_uses[device.index] = (suffix, uses)
         if (device.os_name or "").startswith("Windows 7"):
@@ -416,6 +422,9 @@ def build_network(hospital: Hospital) -> SimNetwork:
         same_vlan = chosen.vlan == VLANS["clinical"] and "ls" in blocks[value & ~0xFF].suffixes()
         blocks[value & ~0xFF].move(value & 0xFF, "ls")
     nets = _site_servers(hospital, found)
+    for site_id, addresses in found.smb_servers.items():
+        if addresses - {nets[site_id].dc, nets[site_id].files}:
+            found.probes.setdefault(site_id, set()).add(445)
     b = _Builder(hospital, blocks)
     b.add_zones()
     legacy_host = None

@@ -1,4 +1,5 @@
-"""Application payloads as the real protocols encode them: DHCP, DNS, HL7 v2 over MLLP, HTTP, SMB1, SNMP, telnet.
+"""Application payloads as the real protocols encode them: DHCP, DNS, HL7 v2 over MLLP, HTTP, SMB1/SMB2, SNMP,
+telnet.
 
 Each builder is pure: the same arguments give the same bytes. DICOM and TLS live in their own modules.
 """
@@ -166,15 +167,67 @@ def smb_negotiate_request(dialects: Sequence[str], pid: int) -> bytes:
     return _netbios(_smb_header(0x18, 0xC853, pid, 0) + b"\x00" + struct.pack("<H", len(body)) + body)
 
 
-def smb_negotiate_response(dialect_index: int, pid: int, challenge: bytes, domain: str, filetime: int) -> bytes:
+def smb_negotiate_response(
+    dialect_index: int, pid: int, challenge: bytes, domain: str, filetime: int, server: str = "FILESRV"
+) -> bytes:
     """The NT LM 0.12 answer without extended security: 8-byte challenge, then domain and server name."""
     words = struct.pack(
         "<HBHHIIIIQhB", dialect_index, 0x03, 50, 1, 16644, 65536, 0, 0x0000E3F9, filetime, 0, len(challenge)
     )
-    data = challenge + domain.encode("ascii") + b"\x00" + b"FILESRV\x00"
+    data = challenge + domain.encode("ascii") + b"\x00" + server.upper().encode("ascii")[:15] + b"\x00"
     # Flags2 0x4001: long names and NT status, but neither Unicode nor extended security, so the challenge and
     # OEM names follow directly (the layout pre-extended-security clients such as XP embedded expect).
     return _netbios(_smb_header(0x98, 0x4001, pid, 0) + b"\x11" + words + struct.pack("<H", len(data)) + data)
+
+
+# --- SMB2 NEGOTIATE (MS-SMB2 2.2.3, 2.2.4) ---------------------------------------------------------------------
+
+#: SMB2 dialect revisions by the names :mod:`wardwatch.discovery.smb` reports.
+SMB2_DIALECTS = {"SMB 2.0.2": 0x0202, "SMB 2.1": 0x0210, "SMB 3.0": 0x0300, "SMB 3.0.2": 0x0302, "SMB 3.1.1": 0x0311}
+_SMB2_HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
+_PREAUTH_SHA512 = 0x0001
+
+
+def _smb2_header(response: bool, message_id: int) -> bytes:
+    # NEGOTIATE (command 0) is never signed and has no session or tree; the server grants one credit
+    return _SMB2_HEADER.pack(b"\xfeSMB", 64, 0, 0, 0, 1, 1 if response else 0, 0, message_id, 0, 0, 0, bytes(16))
+
+
+def _preauth_context(salt: bytes) -> bytes:
+    """SMB2_PREAUTH_INTEGRITY_CAPABILITIES with SHA-512 (required once 3.1.1 is on the table)."""
+    data = struct.pack("<HHH", 1, len(salt), _PREAUTH_SHA512) + salt
+    return struct.pack("<HHI", 1, len(data), 0) + data
+
+
+def _pad8(data: bytes) -> bytes:
+    return data + bytes(-len(data) % 8)
+
+
+def smb2_negotiate_request(dialects: Sequence[str], client_guid: bytes, salt: bytes) -> bytes:
+    """SMB2 NEGOTIATE offering ``dialects`` (names of :data:`SMB2_DIALECTS`), with a preauth context for 3.1.1."""
+    codes = [SMB2_DIALECTS[d] for d in dialects]
+    contexts = _preauth_context(salt) if 0x0311 in codes else b""
+    fixed = 64 + 36 + 2 * len(codes)
+    offset = fixed + (-fixed % 8) if contexts else 0
+    body = struct.pack("<HHHHI16sIHH", 36, len(codes), 0x01, 0, 0x7F, client_guid, offset, 1 if contexts else 0, 0)
+    message = _smb2_header(False, 0) + body + struct.pack(f"<{len(codes)}H", *codes)
+    if contexts:
+        message = _pad8(message) + contexts
+    return _netbios(message)
+
+
+def smb2_negotiate_response(dialect: str, server_guid: bytes, salt: bytes, filetime: int, boot_filetime: int) -> bytes:
+    """SMB2 NEGOTIATE response selecting ``dialect``; an empty security buffer (the client starts SPNEGO)."""
+    code = SMB2_DIALECTS[dialect]
+    contexts = _preauth_context(salt) if code == 0x0311 else b""
+    buffer_at = 64 + 64  # the (empty) security buffer follows the fixed part; one byte of it is always sent
+    offset = buffer_at + 1 + (-(buffer_at + 1) % 8) if contexts else 0
+    body = struct.pack(
+        "<HHHH16sIIIIQQHHI", 65, 0x01, code, 1 if contexts else 0, server_guid, 0x2F if code >= 0x0300 else 0x07,
+        8_388_608, 8_388_608, 8_388_608, filetime, boot_filetime, buffer_at, 0, offset,
+    )  # fmt: skip
+    message = _pad8(_smb2_header(True, 0) + body + b"\x00")
+    return _netbios(message + contexts)
 
 
 # --- SNMP v2c (RFC 3416), BER -----------------------------------------------------------------------------

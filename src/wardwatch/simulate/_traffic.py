@@ -9,8 +9,10 @@ its own time slot:
   the gateway, one DNS query to the site's DNS server;
 * **work** (08:00-14:00): what the device does: DICOM C-STORE to the PACS (a few over DICOM TLS on 2762),
   HL7 ORU/OUL over MLLP to the interface engine on 2575, HTTP with its User-Agent, TLS with SNI, SMB1
-  negotiate, answers to SNMP v2c ``public`` polls, a telnet banner, and for a couple of devices per site a
-  TLS session to the vendor's remote-service cloud on a public address;
+  negotiate, the poller's audit of its own SMB server on 445 (an SMB1 answer from legacy Windows with SMBv1
+  on, SMB2/3 from the rest: :func:`~wardwatch.simulate._identity.smb_server_dialect`), answers to SNMP v2c
+  ``public`` polls, a telnet banner, and for a couple of devices per site a TLS session to the vendor's
+  remote-service cloud on a public address;
 * **renew** (18:00-18:30): a unicast DHCP REQUEST/ACK.
 
 Sessions come out in start order and their frames are merged through a small heap, so memory does not grow
@@ -194,7 +196,7 @@ class _Day:
         if name == "renew":
             yield act.dhcp(node, start, rng, renew=True)
             return
-        builders = [act.dicom, act.pacs_echo, act.hl7, act.http, act.tls, act.smb, act.snmp, act.telnet]
+        builders = [act.dicom, act.pacs_echo, act.hl7, act.http, act.tls, act.smb, act.smb_server, act.snmp, act.telnet]
         remote = self._remote(node, device)
         step = span // (len(builders) + 2)
         for i, build in enumerate(builders):

@@ -40,8 +40,10 @@
   Other keys appear when the device emitted them: ``dicom_ae_title``, ``dicom_called_ae_title``,
   ``dicom_implementation_class_uid``, ``dicom_implementation_version_name``, ``dicom_sop_classes``,
   ``hl7_sending_application``, ``hl7_sending_facility``, ``hl7_message_type``, ``hl7_version``,
-  ``http_user_agent``, ``smb_dialects``, ``snmp_sys_descr``, ``snmp_sys_object_id``, ``snmp_community``,
-  ``telnet_banner`` and ``remote_peer`` (``{"ip", "server_name", "port"}``: a public address, an
+  ``http_user_agent``, ``smb_dialects`` (what it offers as an SMB client), ``smb_server_dialect`` (what its own
+  SMB server on 445 answered the site's poller: ``NT LM 0.12`` means SMBv1, which discovery flags as
+  ``smbv1``; ``SMB 2.1``...``SMB 3.1.1`` mean SMB2/3 only), ``snmp_sys_descr``, ``snmp_sys_object_id``,
+  ``snmp_community``, ``telnet_banner`` and ``remote_peer`` (``{"ip", "server_name", "port"}``: a public address, an
   external-peer finding).
 """
 
