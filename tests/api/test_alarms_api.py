@@ -176,7 +176,7 @@ def test_without_a_topology_the_routes_say_so_then_the_example_imports(hospital:
         # counted by hand in example.yaml: 10 nodes, 9 links, 4 groups, 2 sources, 3 budgets (none stored before)
         assert imported.json() | {"version": 0} == {
             "version": 0, "changed": True, "name": "Sample hospital alarm network", "nodes": 10, "links": 9,
-            "groups": 4, "sources": 2, "budgets_taken": 3, "budgets_kept": 0,
+            "groups": 4, "sources": 2, "budgets_taken": 3, "budgets_kept": 0, "warnings": [],
         }  # fmt: skip
         again = client.post("/api/alarms/topology", files=files, headers=auth[Role.BIOMED]).json()
         assert again["changed"] is False and again["version"] == imported.json()["version"]
@@ -194,7 +194,13 @@ def test_the_topology_is_served_for_drawing(
     served: tuple[TestClient, dict[Role, dict[str, str]]], alarm_home: Hospital
 ) -> None:
     client, auth = served
-    drawn = client.get("/api/alarms/topology", headers=auth[Role.CLINICIAN]).json()
+    mine = client.get("/api/alarms/topology", headers=auth[Role.CLINICIAN]).json()
+    # a clinician's drawing is their unit's: its nodes and what its alarms' routes pass through, not Ward 5's
+    drawn_ids = {n["id"] for n in mine["nodes"]}
+    assert {"ed-monitors", "ap-ed-1", "ap-ed-2", "alarm-server-1", "alarm-server-2", "ed-phones"} <= drawn_ids
+    assert not drawn_ids & {"ward5-pumps", "ap-w5", "ward5-phones"}
+    assert all(x["a"] in drawn_ids and x["b"] in drawn_ids for x in mine["links"])
+    drawn = client.get("/api/alarms/topology", headers=auth[Role.BIOMED]).json()
     assert drawn["name"] == "Test hospital alarm network" and drawn["version"] >= 1
     nodes = {n["id"]: n for n in drawn["nodes"]}
     assert len(nodes) == 14 and len(drawn["links"]) == 16

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from tests.api.hospital import Hospital
 from wardwatch.domain.permissions import Role
 from wardwatch.store.database import connect
-from wardwatch.store.schema import devices, units
+from wardwatch.store.schema import alarm_verifications, devices, units
 
 
 def auth(tokens: dict[Role, str], role: Role) -> dict[str, str]:
@@ -49,6 +49,16 @@ def test_the_html_report_is_self_contained_and_counts_the_devices(
     figures = client.get("/api/reports/board", headers=auth(tokens, Role.COMPLIANCE)).json()
     assert figures["posture"]["devices"] == device_count(hospital)
     assert f'{device_count(hospital):,}</span><span class="label">Devices in the inventory' in response.text
+    # the alarm-assurance status of the newest verification (the demo verifies the sample alarm network)
+    engine = connect(hospital.url)
+    with engine.connect() as connection:
+        newest = connection.execute(
+            select(alarm_verifications.c.flows, alarm_verifications.c.failing)
+            .order_by(alarm_verifications.c.id.desc()).limit(1)
+        ).one()  # fmt: skip
+    engine.dispose()
+    assert figures["alarms"]["flows"] == newest.flows and figures["alarms"]["failing"] == newest.failing
+    assert f"{newest.failing} of {newest.flows} alarm flows miss" in " ".join(response.text.split())
 
 
 def test_the_audit_report_lists_the_demo_accounts(client: TestClient, tokens: dict[Role, str]) -> None:

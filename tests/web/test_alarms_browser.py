@@ -61,8 +61,11 @@ def test_a_clinician_draws_a_failing_route_and_approves_a_budget(
 
     # The topology is drawn: every node, layered left to right; nothing highlighted yet
     graph = page.get_by_test_id("alarm-graph")
-    expect(graph.locator("[data-node]")).to_have_count(14, timeout=120_000)
-    expect(page.get_by_test_id("graph-caption")).to_contain_text("14 nodes, 16 links")
+    expect(graph.locator('[data-node="ap-ed-2"]')).to_have_count(1, timeout=120_000)
+    expect(graph.locator('[data-node="ward5-pumps"]')).to_have_count(0)  # the clinician sees their unit's part
+    # the unit's 4 nodes, their neighbours (both APs, both servers, the paging gateway) and the routes' switches;
+    # not Ward 5's 3 nodes: 11 nodes, and the 13 links among them (api_topology.yaml less Ward 5's 3)
+    expect(page.get_by_test_id("graph-caption")).to_contain_text("11 nodes, 13 links")
     x_of = "g => g.transform.baseVal[0].matrix.e"
     source_x = graph.locator('[data-node="ed-monitors"]').evaluate(x_of)
     ap_x = graph.locator('[data-node="ap-ed-1"]').evaluate(x_of)

@@ -14,6 +14,7 @@ Both are plain dicts (JSON-ready apart from dates) so the API can return them as
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from wardwatch.services.devices import seen_clause
 from wardwatch.store.database import ensure_ready
 from wardwatch.store.inventory import aware
 from wardwatch.store.schema import (
+    alarm_verifications,
     api_tokens,
     audit_log,
     claims,
@@ -197,7 +199,27 @@ def board_report(engine: Engine, principal: Principal) -> dict[str, Any]:
             "vulnerabilities": _vulnerabilities(connection),
             "network": _network(connection),
             "risk": _risk(connection, engine),
+            "alarms": _alarm_assurance(connection),
         }
+
+
+def _alarm_assurance(connection: Connection) -> dict[str, Any] | None:
+    """The newest alarm verification: flows, how many miss their budget after k failures, the units they are in."""
+    row = connection.execute(
+        select(alarm_verifications.c.k, alarm_verifications.c.flows, alarm_verifications.c.failing,
+               alarm_verifications.c.report, alarm_verifications.c.created_at)
+        .order_by(alarm_verifications.c.id.desc()).limit(1)
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    report = json.loads(row.report)
+    units = [u for u in report.get("units", []) if u.get("failing")]
+    points = report.get("single_points_of_failure", [])[:3]
+    return {
+        "k": row.k, "flows": row.flows, "failing": row.failing, "verified_at": row.created_at,
+        "units_failing": [u["unit"] for u in units], "units": len(report.get("units", [])),
+        "single_points": [p["label"] for p in points],
+    }  # fmt: skip
 
 
 def _accounts(connection: Connection) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -162,10 +163,43 @@ def topology_document(version: int, topology: AlarmTopology) -> dict[str, Any]:
 
 
 @router.get("/topology", response_model=AlarmTopologyOut, summary="The current alarm topology")
-def get_topology(engine: EngineDep, principal: Reader) -> AlarmTopologyOut:
-    """Nodes (with kind, unit and label), links, shared-risk groups and alarm sources of the latest import."""
+def get_topology(
+    engine: EngineDep,
+    principal: Reader,
+    unit: Annotated[
+        str | None, Query(max_length=200, description="Only what this unit's alarms travel through.")
+    ] = None,
+) -> AlarmTopologyOut:
+    """Nodes (with kind, unit and label), links, shared-risk groups and alarm sources of the latest import.
+
+    With ``unit`` (always, for a clinician: their own) only the unit's nodes, their neighbours and the nodes its
+    alarms' routes of the newest verification pass through (nothing failed and worst case) are kept, with the links
+    among them."""
     version, topology = _current(engine)
+    if principal.unit_scoped:
+        unit = principal.unit or ""
+    if unit:
+        report = alarms.latest_verification(engine, principal, unit=unit)
+        if report is not None and report["results"]:
+            own = {n.id for n in topology.nodes if n.unit == unit}
+            keep = own | {x.b for x in topology.links if x.a in own} | {x.a for x in topology.links if x.b in own}
+            for result in report["results"]:
+                for route in (result["nominal_route"], result["route"]):
+                    if route:
+                        keep.update(route["nodes"])
+            topology = _restricted(topology, keep)
     return AlarmTopologyOut.model_validate(topology_document(version, topology))
+
+
+def _restricted(topology: AlarmTopology, keep: set[str]) -> AlarmTopology:
+    """The part of ``topology`` made of the ``keep`` nodes (links between two of them; groups' members in it)."""
+    links = tuple(x for x in topology.links if x.a in keep and x.b in keep)
+    kept = keep | {x.id for x in links}
+    groups = tuple(replace(g, members=g.members & kept) for g in topology.groups if g.members & kept)
+    return AlarmTopology(
+        nodes=tuple(n for n in topology.nodes if n.id in keep), links=links, groups=groups,
+        sources=tuple(s for s in topology.sources if s.node in keep), name=topology.name,
+    )  # fmt: skip
 
 
 @router.post("/topology", response_model=AlarmTopologyImportOut, summary="Import an alarm topology (YAML)")

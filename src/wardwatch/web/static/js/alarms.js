@@ -310,7 +310,8 @@ document.addEventListener("DOMContentLoaded", async () => {
   const svg = document.getElementById("alarm-graph");
   if (!svg) return;
   try {
-    graphView(svg, await api("/api/alarms/topology"));
+    const unit = svg.dataset.unit;
+    graphView(svg, await api("/api/alarms/topology" + (unit ? "?unit=" + encodeURIComponent(unit) : "")));
   } catch (error) {
     status("graph-caption", "Cannot draw the topology: " + error.message);
   }
