@@ -91,6 +91,10 @@ def test_a_clinician_draws_a_failing_route_and_approves_a_budget(
     expect(page.get_by_label("Unit", exact=True).locator("option")).to_have_count(1)
     page.get_by_label("Alarm type").fill("arrhythmia")
     page.get_by_label("Priority").select_option("high")
+    # a new version starts from the approved one (5 s, phones, pager after 30 s): nothing is lost silently
+    expect(page.get_by_test_id("propose-prefill")).to_contain_text("Filled in from version 1 (approved)")
+    expect(page.get_by_label("Maximum delivery time (seconds)")).to_have_value("5")
+    expect(page.get_by_label("Escalate after (seconds)")).to_have_value("30")
     page.get_by_label("Maximum delivery time (seconds)").fill("8")
     page.get_by_role("group", name="Primary recipients").get_by_label("Emergency nurse phones").check()
     page.get_by_role("group", name="Escalate to").get_by_label("Emergency charge nurse pager").check()

@@ -237,7 +237,32 @@ function numberOrNull(text) {
   return text === null || String(text).trim() === "" ? null : Number(text);
 }
 
+function prefill(form) {
+  // A new version starts from the one it replaces (approved, else the newest draft), so no setting is lost silently.
+  const key = `${form.elements.unit.value}/${String(form.elements.alarm_type.value || "").trim()}/${form.elements.priority.value}`;
+  const rows = [...document.querySelectorAll("tr[data-key][data-settings]")].filter((row) => row.dataset.key === key);
+  const row = rows.find((r) => r.dataset.status === "approved") || rows[0];
+  const note = document.getElementById("propose-prefill");
+  if (!row) {
+    if (note) note.textContent = "";
+    return;
+  }
+  const b = JSON.parse(row.dataset.settings);
+  form.elements.max_delivery_s.value = b.max_delivery_s;
+  for (const box of form.querySelectorAll('input[name="primary"]')) box.checked = b.primary.includes(box.value);
+  for (const box of form.querySelectorAll('input[name="escalation"]')) box.checked = b.escalation.includes(box.value);
+  form.elements.escalate_after_s.value = b.escalate_after_s ?? "";
+  form.elements.confirmed.checked = Boolean(b.confirmed);
+  form.elements.heartbeat_interval_s.value = b.heartbeat_interval_s ?? "";
+  form.elements.heartbeat_misses.value = b.heartbeat_misses ?? 3;
+  form.elements.rationale.value = b.rationale || "";
+  if (note) note.textContent = `Filled in from version ${b.version} (${row.dataset.status}): change what should differ.`;
+}
+
 function proposeForm(form) {
+  for (const name of ["unit", "alarm_type", "priority"]) {
+    form.elements[name].addEventListener("change", () => prefill(form));
+  }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = new FormData(form);
