@@ -207,11 +207,16 @@ def monitor_command(
 def _print_summary(report: dict[str, Any], summary: dict[str, Any]) -> None:
     stored = f", {report['new']} new in the database" if "new" in report else ""
     stdout.print(f"{report['records']:,} delivery record(s){stored}", markup=False)
+
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value:.2f} s"
+
     print_table(
-        [{"path": p.get("path"), "count": p.get("count"), "lost": p.get("lost"), "p50": _secs(p.get("p50_s")),
-          "p95": _secs(p.get("p95_s")), "p99": _secs(p.get("p99_s")), "max": _secs(p.get("max_s"))}
+        [{"path": p.get("path"), "unit": p.get("unit") or "", "priority": p.get("priority") or "heartbeat",
+          "count": p.get("count"), "lost": p.get("lost"), "late": p.get("late"), "p50": pct(p.get("p50_s")),
+          "p95": pct(p.get("p95_s")), "p99": pct(p.get("p99_s")), "max": pct(p.get("max_s"))}
          for p in summary.get("paths", [])],
-        ["path", "count", "lost", "p50", "p95", "p99", "max"], title="Latency per path",
+        ["path", "unit", "priority", "count", "lost", "late", "p50", "p95", "p99", "max"], title="Latency per path",
     )  # fmt: skip
     for key, title in (("breaches", "Budget breaches"), ("silences", "Missing heartbeats"), ("alerts", "Alerts")):
         items = summary.get(key) or []
@@ -222,9 +227,16 @@ def _print_summary(report: dict[str, Any], summary: dict[str, Any]) -> None:
 
 
 def _sentence(item: dict[str, Any]) -> str:
-    for key in ("message", "text", "sentence", "description"):
-        if isinstance(item.get(key), str):
-            return str(item[key])
+    if isinstance(item.get("message"), str):  # an alert
+        return f"[{item.get('severity', '')}] {item['message']}"
+    if "sent_at" in item:  # a breach
+        took = "lost" if item.get("latency_s") is None else f"{item['latency_s']:.1f} s"
+        budget = f"budget {item['budget_s']:g} s ({item['budget_key']})" if item.get("budget_s") else "no budget"
+        return f"{str(item['sent_at'])[:19]} {item.get('path')}: {took}, {budget} — {item.get('origin')}"
+    if "interval_s" in item:  # a silence
+        end = "still silent" if item.get("ongoing") else f"until {str(item.get('end'))[:19]}"
+        return (f"{item.get('source')} -> {item.get('recipient')}: no heartbeat for {item['seconds']:.0f} s from "
+                f"{str(item.get('start'))[:19]} {end} (one expected every {item['interval_s']:g} s)")  # fmt: skip
     return ", ".join(f"{k}={v}" for k, v in item.items() if v is not None)
 
 
