@@ -293,6 +293,8 @@ def step_baseline(data: Inputs, samples: Sequence[int], budget_s: float, seed: i
             if guess > budget_s:
                 out["skipped"] = {"n": n, "predicted_s": round(guess, 1)}
                 break
+        if runs and min(n, len(hosts)) <= runs[-1]["n"]:
+            break  # every host is sampled already (small sizes): a repeat would measure no growth
         sample = rng.sample(hosts, min(n, len(hosts)))
         started = time.perf_counter()
         src = [reach.sources.lookup(address_key(h.address)) for h in sample]

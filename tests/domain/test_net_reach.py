@@ -7,6 +7,15 @@ import random
 
 import pytest
 
+from wardwatch.domain import (
+    host_categories,
+    net_baseline,
+    net_compiled,
+    net_recommend,
+    segmentation,
+    worm,
+    worm_report,
+)
 from wardwatch.domain.net_reach import Reachability, address_key
 from wardwatch.domain.netmodel import HostFacts, NetworkModel, ObservedFlow, PortRange, Rule, Zone
 
@@ -203,3 +212,55 @@ def test_allowed_destinations_agrees_with_per_class_decisions(seed: int) -> None
                 if reach.decide_classes(source, d, *service)[0].action == "allow"
             }
             assert {i for i in range(len(reach.destinations.classes)) if allowed >> i & 1} == expected
+
+
+# -- one compiled evaluator ------------------------------------------------------------------------------------------
+
+
+def test_one_address_key_on_one_line() -> None:
+    # By hand: IPv4 as its integer, IPv6 shifted past 2**128 (the gap in between holds no address).
+    assert address_key("10.0.0.1") == 10 * 2**24 + 1
+    assert address_key(" 10.0.0.1 ") == 10 * 2**24 + 1  # surrounding blanks are not part of the address
+    assert address_key("::1") == 2**128 + 1
+    assert address_key("255.255.255.255") < address_key("::")
+    assert net_compiled.address_key is address_key  # the analyses share one line: keys are interchangeable
+    with pytest.raises(ValueError, match="does not appear to be"):
+        address_key("010.0.0.1")  # leading zeros are refused (ambiguous octal), as ipaddress does
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_reachability_classes_are_a_view_of_the_compiled_model(seed: int) -> None:
+    # Every address's source and destination class in Reachability carries the same zone, subnet and rule mask as
+    # the compiled class that worm, segmentation and policy_sim use, and the same decision as NetworkModel.decide.
+    rng = random.Random(300 + seed)
+    model = _random_model(rng)
+    compiled = net_compiled.CompiledModel(model)
+    reach = Reachability.build(model, [], compiled=compiled)
+    assert reach.compiled is compiled
+    pool = _address_pool(rng)
+    for address in pool:
+        key = address_key(address)
+        shared = compiled.classes[compiled.locate(address)]
+        src, dst = reach.sources.lookup(key), reach.destinations.lookup(key)
+        assert (src.zone, src.subnet, src.mask) == (shared.zone, shared.subnet, shared.source_mask)
+        assert (dst.zone, dst.subnet, dst.mask) == (shared.zone, shared.subnet, shared.destination_mask)
+        assert any(low <= key <= high for low, high in src.ranges)
+        assert any(low <= key <= high for low, high in dst.ranges)
+    for _ in range(200):
+        a, b = rng.choice(pool), rng.choice(pool)
+        port = rng.choice([22, 445, 8042, None])
+        expected = model.decide(a, b, "tcp", port)
+        assert reach.reachable(a, b, "tcp", port) == expected == compiled.decide(a, b, "tcp", port)
+
+
+def test_a_compiled_model_of_another_model_is_refused() -> None:
+    other = net_compiled.CompiledModel(hospital(MISTAKE))
+    with pytest.raises(ValueError, match="same model"):
+        Reachability.build(hospital(MISTAKE, ENTERPRISE_TO_PUMPS), [], compiled=other)
+
+
+def test_split_modules_keep_their_import_paths() -> None:
+    # worm, segmentation and net_recommend were split; their public names still import from the old paths.
+    assert worm.WormResult is worm_report.WormResult and worm.CLINICAL_FUNCTIONS is worm_report.CLINICAL_FUNCTIONS
+    assert segmentation.is_medical is host_categories.is_medical
+    assert net_recommend.baseline_policy is net_baseline.baseline_policy

@@ -21,7 +21,7 @@ from importlib import resources
 
 import pytest
 
-from wardwatch.domain._netcompile import SAME_SUBNET, CompiledModel
+from wardwatch.domain.net_compiled import SAME_SUBNET, CompiledModel
 from wardwatch.domain.netmodel import (
     Conduit,
     Decision,

@@ -1,15 +1,13 @@
 """Reachability: which addresses can reach which services, compiled from a :class:`NetworkModel` for scale.
 
-:meth:`NetworkModel.decide` is the reference (every rule, every call, with ``ipaddress`` parsing).  This module
-compiles the rules once so that 200,000 hosts and 10,000 rules stay tractable:
+:meth:`NetworkModel.decide` is the reference; the rules are compiled once by
+:class:`~wardwatch.domain.net_compiled.CompiledModel` (the one compiled evaluator: addresses as integers on one line,
+rule sides as bit masks, decisions as the lowest set bit).  This module views it per side of a packet:
 
-* an address is an integer on one line (IPv4 as is, IPv6 shifted past 2**128);
-* each rule side becomes integer intervals (a zone reference becomes the addresses whose *most specific* zone
-  it is, exactly as :meth:`NetworkModel.zone_of` decides);
-* the line is cut into pieces where any rule side, zone or zone subnet changes; pieces with the same zone, the same
-  most specific zone subnet and the same set of matching rules (a bit mask in rule order) form one
-  :class:`AddressClass`: the network cannot tell its addresses apart.  Sources and destinations get their own
-  classes (a rule naming one host as a source does not split the destination side);
+* the line's elementary intervals with the same zone, the same most specific zone subnet and the same set of
+  matching rules *for this side* (a bit mask in rule order) form one :class:`AddressClass` with its address
+  ranges: the network cannot tell its addresses apart.  Sources and destinations get their own classes (a rule
+  naming one host as a source does not split the destination side);
 * a packet between two classes of the same subnet crosses no firewall and gets the intra-zone action
   (:meth:`NetworkModel.decide` step 1, basis ``same-subnet``); otherwise its decision is the lowest set bit of
   ``source mask & destination mask & service mask``, else intra-zone (same zone) or the default action.
@@ -25,12 +23,12 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
-import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from wardwatch.domain.netmodel import ANY, Decision, HostFacts, NetworkModel, ObservedFlow, Rule, ip_int
+from wardwatch.domain.net_compiled import V6_OFFSET, CompiledModel, address_key, merge_ranges
+from wardwatch.domain.netmodel import Decision, HostFacts, NetworkModel, ObservedFlow, Rule
 
 __all__ = [
     "Access",
@@ -48,21 +46,8 @@ Service = tuple[str, int]
 
 Basis = Literal["rule", "same-subnet", "intra-zone", "default", "observed"]
 
-_V6_OFFSET = 1 << 128
 _MODELLED, _NOT_IP, _UNSEEN = -1, -2, -3
 """Flow address states (keys are never negative)."""
-_LINE_END = 1 << 129
-"""Exclusive end of the address line (IPv6 addresses sit at 2**128 + value)."""
-
-
-def address_key(address: str) -> int:
-    """The integer of an address on the one line shared by IPv4 and IPv6; ``ValueError`` for bad text."""
-    try:  # inet_pton (pure, no I/O) accepts exactly the dotted quads ipaddress does, ten times faster
-        return int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big")
-    except (OSError, ValueError):
-        pass
-    version, value = ip_int(address)
-    return value if version == 4 else value + _V6_OFFSET
 
 
 def service_text(service: Service) -> str:
@@ -71,7 +56,7 @@ def service_text(service: Service) -> str:
 
 
 def _key_text(key: int) -> str:
-    return str(ipaddress.IPv4Address(key)) if key < _V6_OFFSET else str(ipaddress.IPv6Address(key - _V6_OFFSET))
+    return str(ipaddress.IPv4Address(key)) if key < V6_OFFSET else str(ipaddress.IPv6Address(key - V6_OFFSET))
 
 
 def _range_texts(low: int, high: int) -> list[str]:
@@ -80,9 +65,9 @@ def _range_texts(low: int, high: int) -> list[str]:
     if low < 1 << 32:
         first4, last4 = ipaddress.IPv4Address(low), ipaddress.IPv4Address(min(high, (1 << 32) - 1))
         out += [str(n) for n in ipaddress.summarize_address_range(first4, last4)]
-    if high >= _V6_OFFSET:
-        first6 = ipaddress.IPv6Address(max(low, _V6_OFFSET) - _V6_OFFSET)
-        out += [str(n) for n in ipaddress.summarize_address_range(first6, ipaddress.IPv6Address(high - _V6_OFFSET))]
+    if high >= V6_OFFSET:
+        first6 = ipaddress.IPv6Address(max(low, V6_OFFSET) - V6_OFFSET)
+        out += [str(n) for n in ipaddress.summarize_address_range(first6, ipaddress.IPv6Address(high - V6_OFFSET))]
     return out
 
 
@@ -161,104 +146,30 @@ class _Partition:
         return self.classes[self.piece_class[bisect.bisect_right(self.starts, key) - 1]]
 
 
-_Where = tuple[str, str]
-"""(zone, subnet CIDR) of a piece of the address line."""
-
-
-def _zone_pieces(model: NetworkModel) -> list[tuple[int, int, _Where]]:
-    """Disjoint (low, high, (zone, subnet)) pieces: the most specific subnet wins, the later zone on equal subnets
-    (one subnet text per CIDR: the later one, as :meth:`NetworkModel.subnet_of` answers)."""
-    texts: dict[tuple[int, int], str] = {}
-    prefixes: list[tuple[int, int, str]] = []
-    for zone in model.zones:
-        for cidr in zone.subnets:
-            net = ipaddress.ip_network(cidr, strict=False)
-            offset = 0 if net.version == 4 else _V6_OFFSET
-            span = (int(net.network_address) + offset, int(net.broadcast_address) + offset)
-            texts[span] = cidr
-            prefixes.append((*span, zone.name))
-    prefixes.sort(key=lambda p: (p[0], -(p[1] - p[0])))  # stable: equal subnets keep model order
-    out: list[tuple[int, int, _Where]] = []
-    stack: list[tuple[int, _Where]] = []
-    cursor = 0
-
-    def close_until(limit: int) -> None:
-        nonlocal cursor
-        while stack and stack[-1][0] < limit:
-            high, where = stack.pop()
-            if cursor <= high:
-                out.append((cursor, high, where))
-                cursor = high + 1
-
-    for low, high, name in prefixes:
-        close_until(low)
-        if stack and cursor < low:
-            out.append((cursor, low - 1, stack[-1][1]))
-        cursor = low
-        stack.append((high, (name, texts[(low, high)])))
-    close_until(_LINE_END)
-    return out
-
-
-def _side_intervals(refs: Sequence[str], zones: dict[str, list[tuple[int, int]]]) -> tuple[list[tuple[int, int]], bool]:
-    """Merged intervals of one rule side, and whether it names addresses (a CIDR or an address)."""
-    found: list[tuple[int, int]] = []
-    named = False
-    for ref in refs:
-        if ref == ANY:
-            return [(0, _LINE_END - 1)], False
-        found.extend(zones.get(ref, ()))
-        if "/" in ref or ref[:1].isdigit() or ":" in ref:
-            try:
-                net = ipaddress.ip_network(ref, strict=False)
-            except ValueError:
-                continue
-            offset = 0 if net.version == 4 else _V6_OFFSET
-            found.append((int(net.network_address) + offset, int(net.broadcast_address) + offset))
-            named = True
-    return _merge(found), named
-
-
-def _partition(sides: list[list[tuple[int, int]]], zone_pieces: list[tuple[int, int, _Where]]) -> _Partition:
-    """Cut the line where a rule side, a zone or a zone subnet changes; intern (zone, subnet, mask) as classes."""
-    toggles: dict[int, int] = {0: 0}
-    for bit, intervals in enumerate(sides):
-        flag = 1 << bit
-        for low, high in intervals:
-            toggles[low] = toggles.get(low, 0) ^ flag
-            toggles[high + 1] = toggles.get(high + 1, 0) ^ flag
-    zone_at: dict[int, _Where | None] = {}
-    for low, high, piece in zone_pieces:
-        zone_at[low] = piece
-        zone_at.setdefault(high + 1, None)
-    for start in zone_at:
-        toggles.setdefault(start, 0)
-    starts = sorted(b for b in toggles if b < _LINE_END)
-    interned: dict[tuple[_Where | None, int], int] = {}
+def _partition(compiled: CompiledModel, source: bool) -> _Partition:
+    """One side's classes: the compiled intervals interned by (zone, subnet, this side's mask), neighbours joined."""
+    interned: dict[tuple[str | None, str | None, int], int] = {}
     class_ranges: list[list[tuple[int, int]]] = []
-    class_keys: list[tuple[_Where | None, int]] = []
+    class_keys: list[tuple[str | None, str | None, int]] = []
     piece_starts: list[int] = []
     piece_class: list[int] = []
-    mask = 0
-    where: _Where | None = None
-    for i, start in enumerate(starts):
-        mask ^= toggles[start]
-        if start in zone_at:
-            where = zone_at[start]
-        end = starts[i + 1] - 1 if i + 1 < len(starts) else _LINE_END - 1
-        cid = interned.setdefault((where, mask), len(interned))
+    for low, high, index in compiled.intervals():
+        compiled_class = compiled.classes[index]
+        mask = compiled_class.source_mask if source else compiled_class.destination_mask
+        key = (compiled_class.zone, compiled_class.subnet, mask)
+        cid = interned.setdefault(key, len(interned))
         if cid == len(class_ranges):
             class_ranges.append([])
-            class_keys.append((where, mask))
+            class_keys.append(key)
         if piece_class and piece_class[-1] == cid:
-            class_ranges[cid][-1] = (class_ranges[cid][-1][0], end)
+            class_ranges[cid][-1] = (class_ranges[cid][-1][0], high)
             continue
-        piece_starts.append(start)
+        piece_starts.append(low)
         piece_class.append(cid)
-        class_ranges[cid].append((start, end))
+        class_ranges[cid].append((low, high))
     classes = [
-        AddressClass(i, w[0] if w else None, m, tuple(r), w[1] if w else None)
-        for i, ((w, m), r) in enumerate(zip(class_keys, class_ranges, strict=True))
+        AddressClass(i, zone, mask, tuple(ranges), subnet)
+        for i, ((zone, subnet, mask), ranges) in enumerate(zip(class_keys, class_ranges, strict=True))
     ]
     return _Partition(piece_starts, piece_class, classes)
 
@@ -266,26 +177,29 @@ def _partition(sides: list[list[tuple[int, int]]], zone_pieces: list[tuple[int, 
 class Reachability:
     """The compiled rules plus the hosts and the observed flows that stand in for missing rules."""
 
-    def __init__(self, model: NetworkModel, hosts: Sequence[HostFacts], flows: Sequence[ObservedFlow]) -> None:
+    def __init__(
+        self,
+        model: NetworkModel,
+        hosts: Sequence[HostFacts],
+        flows: Sequence[ObservedFlow],
+        compiled: CompiledModel | None = None,
+    ) -> None:
         self.model = model
-        self.rules: tuple[Rule, ...] = model.ordered_rules
-        zone_pieces = _zone_pieces(model)
+        if compiled is not None and compiled.model is not model:
+            raise ValueError("compiled must be a CompiledModel of the same model")
+        self.compiled = compiled if compiled is not None else CompiledModel(model)
+        """The compiled rules this view rests on."""
+        self.rules: tuple[Rule, ...] = self.compiled.rules
         by_zone: dict[str, list[tuple[int, int]]] = {}
-        for low, high, (name, _) in zone_pieces:
-            by_zone.setdefault(name, []).append((low, high))
-        self._zone_ranges = by_zone
-        src_sides, dst_sides, named = [], [], []
-        for rule in self.rules:
-            src, src_named = _side_intervals(rule.source, by_zone)
-            dst, dst_named = _side_intervals(rule.destination, by_zone)
-            src_sides.append(src)
-            dst_sides.append(dst)
-            named += [iv for side, flag in ((src, src_named), (dst, dst_named)) if flag for iv in side]
-        self._named = _merge(named)
+        for low, high, index in self.compiled.intervals():
+            zone = self.compiled.classes[index].zone
+            if zone is not None:
+                by_zone.setdefault(zone, []).append((low, high))
+        self._zone_ranges = {zone: merge_ranges(ranges) for zone, ranges in by_zone.items()}
+        self._named = self.compiled.named
         self._named_starts = [low for low, _ in self._named]
-        self.sources = _partition(src_sides, zone_pieces)
-        self.destinations = _partition(dst_sides, zone_pieces)
-        self._service_masks: dict[tuple[str, int | None], int] = {}
+        self.sources = _partition(self.compiled, source=True)
+        self.destinations = _partition(self.compiled, source=False)
         self._zone_sources: dict[str | None, list[AddressClass]] = {}
         self._served: dict[Service, int] | None = None
         self._rule_destinations: list[int] | None = None
@@ -314,22 +228,23 @@ class Reachability:
         self._add_flows(flows)
 
     @classmethod
-    def build(cls, model: NetworkModel, hosts: Sequence[HostFacts], flows: Sequence[ObservedFlow] = ()) -> Reachability:
-        """Compile the rules and index the hosts and the flows that stand in for unknown rules."""
-        return cls(model, hosts, flows)
+    def build(
+        cls,
+        model: NetworkModel,
+        hosts: Sequence[HostFacts],
+        flows: Sequence[ObservedFlow] = (),
+        *,
+        compiled: CompiledModel | None = None,
+    ) -> Reachability:
+        """Compile the rules (or reuse ``compiled``, a :class:`CompiledModel` of ``model``) and index the hosts and
+        the flows that stand in for unknown rules."""
+        return cls(model, hosts, flows, compiled)
 
     # --- packets -------------------------------------------------------------------------------------------
 
     def service_mask(self, protocol: str, port: int | None) -> int:
         """Bits of the rules whose protocol and ports cover this service."""
-        key = (protocol, port)
-        mask = self._service_masks.get(key)
-        if mask is None:
-            mask = _mask_of(
-                (i for i, rule in enumerate(self.rules) if rule.matches_service(protocol, port)), len(self.rules)
-            )
-            self._service_masks[key] = mask
-        return mask
+        return self.compiled.service_mask(protocol, port)
 
     def decide_classes(
         self, source: AddressClass, destination: AddressClass, protocol: str, port: int | None
@@ -414,11 +329,11 @@ class Reachability:
     def describe_sources(self, zone: str | None, classes: Sequence[AddressClass], limit: int = 3) -> str:
         """``zone 'guest' (any host)`` when the classes cover the zone, ``zone 'x' except 10.0.0.5/32`` when
         they nearly do, else the zone and its first ranges."""
-        ranges = _merge(r for c in classes for r in c.ranges)
+        ranges = merge_ranges(r for c in classes for r in c.ranges)
         where = f"zone '{zone}'" if zone is not None else "outside the zones"
         texts = [text for lo, hi in ranges for text in _range_texts(lo, hi)]
         if zone is not None:
-            missing = _subtract(_merge(self._zone_ranges.get(zone, [])), ranges)
+            missing = _subtract(merge_ranges(self._zone_ranges.get(zone, [])), ranges)
             if not missing:
                 return f"{where} (any host)"
             gaps = [text for lo, hi in missing for text in _range_texts(lo, hi)]
@@ -560,7 +475,7 @@ class Reachability:
 
 def _real(ranges: Sequence[tuple[int, int]]) -> bool:
     """Whether any range holds real addresses (not only the unused gap between IPv4 and IPv6)."""
-    return any(lo < 1 << 32 or hi >= _V6_OFFSET for lo, hi in ranges)
+    return any(lo < 1 << 32 or hi >= V6_OFFSET for lo, hi in ranges)
 
 
 def _subtract(ranges: list[tuple[int, int]], minus: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -579,13 +494,3 @@ def _subtract(ranges: list[tuple[int, int]], minus: list[tuple[int, int]]) -> li
         if cursor <= high:
             out.append((cursor, high))
     return out
-
-
-def _merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for low, high in sorted(ranges):
-        if merged and low <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
-        else:
-            merged.append((low, high))
-    return merged

@@ -19,16 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from wardwatch.domain._netcompile import (
-    CompiledModel,
-    FlowTotals,
-    aggregate_flows,
-    evaluate_flows,
-    gc_paused,
-    index_hosts,
-)
+from wardwatch.domain.host_categories import is_medical
+from wardwatch.domain.net_compiled import CompiledModel
+from wardwatch.domain.net_flows import FlowTotals, aggregate_flows, evaluate_flows, gc_paused, index_hosts
 from wardwatch.domain.netmodel import HostFacts, NetworkModel, ObservedFlow, Rule
-from wardwatch.domain.segmentation import is_medical
 
 __all__ = [
     "CLINICAL_APPLICATIONS",
