@@ -101,6 +101,19 @@ def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def run_checked(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """:func:`run` for a service whose bad arguments raise ``ValueError`` (from the domain): a usage error, one line
+    and exit 2, not a crash."""
+
+    def guarded() -> T:
+        try:
+            return function(*args, **kwargs)
+        except ValueError as e:
+            raise UsageError(str(e)) from e
+
+    return run(guarded)
+
+
 def configure_logging(verbose: bool) -> None:
     """Log to stderr; ``--verbose`` shows debug messages."""
     logging.basicConfig(

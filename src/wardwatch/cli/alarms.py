@@ -4,30 +4,18 @@ monitor real deliveries (docs/alarms.md)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
-from wardwatch.cli._context import UsageError, engine, run, settings, stdout
+from wardwatch.cli._context import UsageError, engine, run, run_checked, settings, stdout
 from wardwatch.cli._output import print_json, print_table
 
 app = typer.Typer(
     help="Clinical alarm assurance: delivery budgets verified under failures and jamming, monitored live.",
     no_args_is_help=True,
 )
-T = TypeVar("T")
-
-
-def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    def guarded() -> T:
-        try:
-            return function(*args, **kwargs)
-        except ValueError as e:
-            raise UsageError(str(e)) from e
-
-    return run(guarded)
 
 
 def _secs(value: float | None) -> str:
@@ -127,9 +115,9 @@ def verify_command(
             raise_usage = f"{path} has no budgets; add a budgets: section or run `wardwatch alarms verify` on the "
             raise_usage += "stored topology with the budgets approved in Wardwatch"
             run(_raise, raise_usage)
-        report = _call(alarms.verify_topology, topology, k)
+        report = run_checked(alarms.verify_topology, topology, k)
     else:
-        report = _call(alarms.verify, run(engine), SYSTEM, k)
+        report = run_checked(alarms.verify, run(engine), SYSTEM, k)
     if as_json:
         print_json(report)
     else:
@@ -300,7 +288,7 @@ def evidence_command(
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise typer.BadParameter("--out must end in .pdf or .html")
-    data = _call(evidence, run(engine), SYSTEM, unit, fmt="pdf" if suffix == ".pdf" else "html", days=days)
+    data = run_checked(evidence, run(engine), SYSTEM, unit, fmt="pdf" if suffix == ".pdf" else "html", days=days)
     run(out.write_bytes, data)
     stdout.print(f"written {out} ({len(data):,} bytes)", markup=False)
 
@@ -315,7 +303,7 @@ def draft_command(
     from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
     from wardwatch.services.alarm_draft import draft_topology  # noqa: PLC0415
 
-    text = _call(draft_topology, run(engine), SYSTEM, site=site)
+    text = run_checked(draft_topology, run(engine), SYSTEM, site=site)
     run(out.write_text, text, encoding="utf-8")
     sources = text.count("device_kind:")
     stdout.print(f"written {out}: {sources} alarm source group(s) from the inventory; edit the (EDIT) placeholders, "

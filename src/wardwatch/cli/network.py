@@ -3,13 +3,11 @@ simulate a policy."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import typer
 
-from wardwatch.cli._context import UsageError, engine, run, stdout
+from wardwatch.cli._context import engine, run, run_checked, stdout
 from wardwatch.cli._output import print_json, print_table
 from wardwatch.services import network_analysis as analysis
 from wardwatch.services.network import import_network
@@ -18,19 +16,6 @@ app = typer.Typer(
     help="The clinical network: zones, rules and flows; violations, attack paths, worm spread, policy.",
     no_args_is_help=True,
 )
-T = TypeVar("T")
-
-
-def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """A service call whose bad arguments (``ValueError`` from the domain) are usage errors, not crashes."""
-
-    def guarded() -> T:
-        try:
-            return function(*args, **kwargs)
-        except ValueError as e:
-            raise UsageError(str(e)) from e
-
-    return run(guarded)
 
 
 @app.command("import")
@@ -56,7 +41,7 @@ def check_command(
     limit: int = typer.Option(30, "--limit", min=0, help="Show at most N violations (0: all)."),
 ) -> None:
     """Placement and conformance: misplaced devices, mixed VLANs, flows the rules deny, over-broad rules."""
-    report = _call(analysis.check, run(engine))
+    report = run_checked(analysis.check, run(engine))
     if as_json:
         print_json(report)
         return
@@ -80,7 +65,7 @@ def paths_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Attack paths from entry points to clinical targets, ranked by likelihood × impact, hop by hop."""
-    report = _call(analysis.attack_paths, run(engine), sources=sources or None, to=to, top=top)
+    report = run_checked(analysis.attack_paths, run(engine), sources=sources or None, to=to, top=top)
     if as_json:
         print_json(report)
         return
@@ -104,7 +89,7 @@ def blast_radius_command(
 ) -> None:
     """A WannaCry-style spread (SMBv1 / MS17-010 over tcp/445) step by step: what falls, how fast, which clinical
     functions stop."""
-    report = _call(analysis.blast_radius, run(engine), seed, steps=steps, rng_seed=rng, worst_case=worst,
+    report = run_checked(analysis.blast_radius, run(engine), seed, steps=steps, rng_seed=rng, worst_case=worst,
                    block_445_between_zones=block, disable_smbv1=no_smbv1)  # fmt: skip
     if as_json:
         print_json(report)
@@ -135,7 +120,7 @@ def recommend_command(
 ) -> None:
     """The smallest rule changes that cut the most risk-weighted attack paths (JSON), or the allow-list policy
     derived from the observed baseline as iptables rules, a Cisco ACL or a policy document."""
-    result = _call(analysis.recommend, run(engine), fmt)
+    result = run_checked(analysis.recommend, run(engine), fmt)
     if isinstance(result, str):
         if out is not None:
             run(out.write_text, result, encoding="utf-8")
@@ -159,7 +144,7 @@ def simulate_command(
 ) -> None:
     """Replay the observed baseline through a proposed policy before it is enforced: the clinical flows it would
     break, what it would newly allow, the attack paths it would cut."""
-    report = _call(analysis.simulate_policy, run(engine), policy)
+    report = run_checked(analysis.simulate_policy, run(engine), policy)
     if as_json:
         print_json(report)
         return

@@ -30,10 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
-import yaml
-
 from wardwatch.domain.alarm_model import Priority
-from wardwatch.ingest._bounded import MIB, read_capped
+from wardwatch.ingest._bounded import MIB
+from wardwatch.ingest._yamlread import read_yaml_document
 from wardwatch.ingest.errors import IngestError
 
 __all__ = [
@@ -121,21 +120,7 @@ class ProbeConfig:
 def read_probe_config(path: Path) -> ProbeConfig:
     """Read and check one probe configuration YAML file; raises :class:`IngestError` on any bad field."""
     path = Path(path)
-    raw = read_capped(path, limit=MAX_PROBE_YAML_BYTES, what="probe configuration")
-    if b"\x00" in raw:
-        raise IngestError(str(path), "is not a text file (it contains NUL bytes)", tip=_TIP)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise IngestError(str(path), f"is not UTF-8 text (byte {e.start})", tip="save it as UTF-8") from e
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        document = yaml.load(text, Loader=loader)  # noqa: S506  # CSafeLoader/SafeLoader are safe_load's loaders
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise IngestError(str(path), f"is not valid YAML ({e.problem})", row=line, tip=_TIP) from e
-    except (yaml.YAMLError, RecursionError) as e:
-        raise IngestError(str(path), f"is not valid YAML ({type(e).__name__})", tip=_TIP) from e
+    document = read_yaml_document(path, limit=MAX_PROBE_YAML_BYTES, what="probe configuration", tip=_TIP)
     return _Checker(path).document(document)
 
 

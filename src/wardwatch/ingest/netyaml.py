@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
 
-import yaml
-
 from wardwatch.domain.netmodel import ANY, Action, Conduit, NetworkModel, PlacementRule, PortRange, Protocol, Rule, Zone
-from wardwatch.ingest._bounded import MIB, read_capped
+from wardwatch.ingest._bounded import MIB
+from wardwatch.ingest._yamlread import read_yaml_document
 from wardwatch.ingest.errors import IngestError
 
 __all__ = ["MAX_YAML_BYTES", "SERVICE_PORTS", "YamlNetwork", "load_network_yaml", "read_network_yaml"]
@@ -95,21 +94,7 @@ def read_network_yaml(path: str | Path) -> NetworkModel:
 def load_network_yaml(path: str | Path) -> YamlNetwork:
     """Read and check one network YAML file, leaving the zone names its rules use to the caller to check."""
     path = Path(path)
-    raw = read_capped(path, limit=MAX_YAML_BYTES, what="network YAML file")
-    if b"\x00" in raw:
-        raise IngestError(str(path), "is not a text file (it contains NUL bytes)", tip=_TIP)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise IngestError(str(path), f"is not UTF-8 text (byte {e.start})", tip="save it as UTF-8") from e
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        document = yaml.load(text, Loader=loader)  # noqa: S506  # CSafeLoader/SafeLoader are safe_load's loaders
-    except yaml.MarkedYAMLError as e:
-        line = e.problem_mark.line + 1 if e.problem_mark else None
-        raise IngestError(str(path), f"is not valid YAML ({e.problem})", row=line, tip=_TIP) from e
-    except (yaml.YAMLError, RecursionError) as e:
-        raise IngestError(str(path), f"is not valid YAML ({type(e).__name__})", tip=_TIP) from e
+    document = read_yaml_document(path, limit=MAX_YAML_BYTES, what="network YAML file", tip=_TIP)
     return _Checker(path).document(document)
 
 
