@@ -154,10 +154,14 @@ def _topology(engine: Engine, unit: str) -> dict[str, Any] | None:
 
 def _budgets(engine: Engine, principal: Principal, unit: str) -> list[dict[str, Any]]:
     out = []
+    current = alarms.current_topology(engine)
+    labels = {n.id: n.label for n in current[1].nodes} if current is not None else {}
     for budget in alarms.list_budgets(engine, principal, unit=unit):
         approved = budget["status"] == "approved"
         out.append({
             **budget, "in_force": approved, "approved_at": _when(budget["approved_at"]),
+            "primary": [labels.get(r, r) for r in budget["primary"]],
+            "escalation": [labels.get(r, r) for r in budget["escalation"]],
             "created_at": _when(budget["created_at"]),
             "status_text": "approved, in force" if approved else f"NOT APPROVED ({budget['status']}, not in force)",
         })  # fmt: skip
