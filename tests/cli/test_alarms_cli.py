@@ -112,3 +112,23 @@ def test_draft_without_alarm_devices_is_one_line(home: Path, tmp_path: Path) -> 
     result = runner.invoke(app, ["alarms", "draft", "--out", str(tmp_path / "d.yaml")])
     assert result.exit_code == 2
     assert "no unit has alarm-raising devices" in result.stderr
+
+
+def test_evidence_for_an_unknown_unit_is_refused(home: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["alarms", "import", str(FIXTURES / "hand.yaml")]).exit_code == 0
+    result = runner.invoke(app, ["alarms", "evidence", "--unit", "Nowhere", "--out", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "no unit 'Nowhere'" in result.stderr and "ICU" in result.stderr
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_monitor_without_storing_judges_by_the_budgets_in_force(home: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["alarms", "import", str(FIXTURES / "hand.yaml")]).exit_code == 0
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "source,recipient,sent,received,unit,priority,alarm_type,heartbeat\n"
+        "mon,phones,2026-11-30T08:00:00Z,2026-11-30T08:00:09Z,ICU,high,arrhythmia,false\n"
+    )
+    result = runner.invoke(app, ["alarms", "monitor", str(csv), "--no-store", "--json"])
+    assert result.exit_code == 0, result.output
+    (breach,) = json.loads(result.stdout)["summary"]["breaches"]
+    assert breach["budget_key"] == "ICU/arrhythmia/high" and breach["latency_s"] == 9.0  # over the approved 8 s

@@ -179,3 +179,41 @@ def test_a_budget_no_source_raises_is_not_reported_as_holding(db: Engine, tmp_pa
     report = alarms.verify(db, BIOMED, k=0)  # nothing fails at k = 0, but the monitors raise no apnea alarm
     assert report["failing"] == 0 and report["unmatched_budgets"] == ["ICU/apnea/high"]
     assert report["passed"] is False
+
+
+def _two_units(tmp_path: Path) -> Path:
+    """The hand example plus a wired Ward unit sharing the ICU's switch and alarm server (and their single points)."""
+    text = HAND.read_text()
+    text = text.replace(
+        "  - {id: pager, kind: pager",
+        "  - {id: ward-pumps, kind: source, name: Ward pumps, unit: Ward, processing: 0.2}\n"
+        "  - {id: ward-phones, kind: phone, name: Ward phones, unit: Ward, processing: 0.5}\n"
+        "  - {id: pager, kind: pager",
+    )
+    text = text.replace(
+        "  - {a: srv1, b: pager",
+        "  - {a: ward-pumps, b: sw, latency: 0.01}\n  - {a: srv1, b: ward-phones, latency: 1.0}\n"
+        "  - {a: srv1, b: pager",
+    )
+    text = text.replace(
+        "budgets:\n",
+        "  - {node: ward-pumps, unit: Ward, devices: 8, device_kind: pump, alarms: [occlusion]}\nbudgets:\n"
+        "  - {unit: Ward, alarm: occlusion, priority: high, max_delivery: 8, primary: [ward-phones],"
+        " approved_by: Dr. Ward, approved_at: 2026-11-02T09:00:00Z}\n",
+    )
+    path = tmp_path / "two-units.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_units_view_keeps_the_shared_additions_its_own_fix_depends_on(db: Engine, tmp_path: Path) -> None:
+    alarms.import_topology(db, _two_units(tmp_path), BIOMED)
+    whole = alarms.verify(db, BIOMED, k=1)
+    chosen = [a["id"] for a in whole["recommendations"]["additions"]]
+    assert whole["recommendations"]["complete"] and chosen[-1] == "fix-rf5"  # the ICU's own band fix comes last
+    icu = alarms.latest_verification(db, ICU_NURSE)
+    assert icu is not None
+    # the ICU's flows need the shared server and switch fixes first: they are kept, though they fix no ICU flow alone
+    assert [a["id"] for a in icu["recommendations"]["additions"]] == chosen
+    assert icu["recommendations"]["complete"] and icu["flows"] == 1 and icu["failing"] == 1
+    assert all(f.startswith("mon@") for a in icu["recommendations"]["additions"] for f in a["fixes"])
