@@ -99,7 +99,7 @@ def verify_command(
         help="Verify this file with its own budgets (default: the stored topology "
         "with the budgets in force, kept as evidence).",
     ),  # fmt: skip
-    k: int = typer.Option(1, "--k", min=0, max=4, help="Failures to survive (nodes, links or shared-risk groups)."),
+    k: int = typer.Option(1, "--k", min=0, max=3, help="Failures to survive (nodes, links or shared-risk groups)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (results, single_points_of_failure, …)."),
     limit: int = typer.Option(20, "--limit", min=0, help="Rows per table (0: all)."),
 ) -> None:

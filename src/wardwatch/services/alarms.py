@@ -448,8 +448,8 @@ def _units(verification: Verification) -> list[dict[str, Any]]:
 
 def verify_topology(topology: AlarmTopology, k: int = 1, *, with_recommendations: bool = True) -> dict[str, Any]:
     """Verify a topology as given (its own budgets) and return the report."""
-    if k < 0 or k > 4:
-        raise ValueError("--k must be between 0 and 4")
+    if k < 0 or k > 3:
+        raise ValueError("--k must be between 0 and 3 (the web page offers the same; the search grows as L^k)")
     verification = verify_parallel(topology, k)
     advice = recommend(topology, k, verification=verification) if with_recommendations and k > 0 else None
     report = report_json(topology, verification, advice)
