@@ -33,6 +33,7 @@ from enum import StrEnum
 from functools import cached_property
 
 __all__ = [
+    "GROUP_KINDS",
     "NODE_KINDS",
     "SOURCE_KINDS",
     "AlarmSource",
@@ -74,6 +75,9 @@ NODE_KINDS: tuple[str, ...] = (
     "source", "gateway", "alarm-server", "middleware", "nurse-call", "paging", "phone", "pager",
     "central-station", "ap", "wlc", "dect-base", "switch", "router", "firewall", "server", "other",
 )  # fmt: skip
+
+#: Node kinds that stand for a group of devices or handsets: not one failure, so not failable unless a file says so.
+GROUP_KINDS: frozenset[str] = frozenset({"source", "phone", "pager"})
 
 #: Device groups an alarm source stands for.
 SOURCE_KINDS: tuple[str, ...] = ("monitor", "pump", "ventilator", "nurse-call", "telemetry", "other")

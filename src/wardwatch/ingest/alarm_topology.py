@@ -23,6 +23,7 @@ from typing import Any, Final, cast
 import yaml
 
 from wardwatch.domain.alarm_model import (
+    GROUP_KINDS,
     AlarmSource,
     AlarmTopology,
     Budget,
@@ -52,8 +53,6 @@ _MAX_ITEMS: Final = 200_000
 """Entries visited while validating (aliases can make a small file look huge)."""
 
 _TOP_KEYS = ("name", "nodes", "links", "groups", "sources", "budgets", "candidates")
-_GROUP_KINDS = frozenset({"source", "phone", "pager"})
-"""Node kinds that stand for a group of devices (bedside devices, handsets): not a single failure by default."""
 _NODE_KEYS = ("id", "kind", "name", "unit", "site", "processing", "failover", "failable")
 _LINK_KEYS = ("id", "a", "b", "latency", "medium", "capacity_mbps", "directed")
 _GROUP_KEYS = ("id", "kind", "description", "members")
@@ -356,7 +355,7 @@ class _Checker:
             site=self.text(fields.get("site"), f"{where}.site") or None,
             processing=self.latency(fields.get("processing"), f"{where}.processing"),
             failover=self.failover(fields.get("failover"), f"{where}.failover"),
-            failable=self.flag(fields.get("failable"), f"{where}.failable", kind not in _GROUP_KINDS),
+            failable=self.flag(fields.get("failable"), f"{where}.failable", kind not in GROUP_KINDS),
         )
 
     def link(self, value: object, where: str, ends: set[str]) -> Link:

@@ -60,6 +60,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from wardwatch.domain.alarm_model import (
+    GROUP_KINDS,
     AlarmSource,
     AlarmTopology,
     Budget,
@@ -169,8 +170,6 @@ _SWITCH = Failover(1.0, 0.5)
 """Link down / LACP: traffic moves to the other uplink."""
 _WIRED_SOURCE = Failover(1.0, 1.0)
 _NO_FAILOVER = Failover()
-_GROUP_KINDS = frozenset({"source", "phone", "pager"})
-"""Node kinds that stand for a group of devices or handsets: not failable unless said (docs/alarms.md)."""
 
 
 # --- small helpers ------------------------------------------------------------------------------------------------
@@ -249,7 +248,7 @@ class _Builder:
                 site,
                 processing,
                 failover,
-                kind not in _GROUP_KINDS if failable is None else failable,
+                kind not in GROUP_KINDS if failable is None else failable,
             )
         )
         self.node_sections[node_id] = self.section
@@ -415,7 +414,7 @@ def _data_centre(b: _Builder, rng: random.Random, site: Site) -> _DataCentre:
                Latency(0.0, 0.05, _r(rng.uniform(0.1, 0.2))), site=where, failover=_ACK)
         for i in (1, 2)
     )  # fmt: skip
-    server = b.node(ALARM_SERVER, "alarm-server", "Alarm server (the only one)",
+    server = b.node(ALARM_SERVER, "alarm-server", "Alarm server",
                     Latency(0.0, 0.3, _r(rng.uniform(1.0, 1.2))), site=where, failover=_ACK)  # fmt: skip
     middleware = _pair(
         b.node(f"middleware-{i}", "middleware", f"Alarm notification middleware {i}", Latency(0.0, 0.15, 0.5),
@@ -670,7 +669,7 @@ def _node_yaml(node: Node) -> str:
         parts.append(
             f"failover: {{detection: {_num(node.failover.detection_s)}, retry: {_num(node.failover.retry_s)}}}"
         )
-    if node.failable != (node.kind not in _GROUP_KINDS):
+    if node.failable != (node.kind not in GROUP_KINDS):
         parts.append(f"failable: {'true' if node.failable else 'false'}")
     return "{" + ", ".join(parts) + "}"
 
