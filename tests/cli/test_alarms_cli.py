@@ -132,3 +132,38 @@ def test_monitor_without_storing_judges_by_the_budgets_in_force(home: Path, tmp_
     assert result.exit_code == 0, result.output
     (breach,) = json.loads(result.stdout)["summary"]["breaches"]
     assert breach["budget_key"] == "ICU/arrhythmia/high" and breach["latency_s"] == 9.0  # over the approved 8 s
+
+
+def test_probe_records_real_heartbeats_and_exits_1_when_one_is_lost(home: Path, tmp_path: Path) -> None:
+    import socket  # noqa: PLC0415
+    import socketserver  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    class Echo(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.sendall(self.request.recv(4096))
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Echo) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+        closed.close()  # nothing listens there any more
+        config = tmp_path / "probe.yaml"
+        config.write_text(
+            "interval: 0.5\ntimeout: 0.4\nendpoints:\n"
+            f"  - {{name: echo, kind: tcp-echo, host: 127.0.0.1, port: {server.server_address[1]}}}\n"
+            f"  - {{name: gone, kind: tcp-echo, host: 127.0.0.1, port: {dead_port}}}\n"
+        )
+        result = runner.invoke(app, ["alarms", "probe", str(config), "--rounds", "1"])
+        server.shutdown()
+    assert result.exit_code == 1, result.output
+    assert "echo: NOT DELIVERED" not in result.stdout and "gone: NOT DELIVERED" in result.stdout
+    assert "2 heartbeat record(s) stored" in result.stdout and "1 of 2 heartbeat(s) not delivered" in result.stdout
+    import sqlite3  # noqa: PLC0415
+
+    with sqlite3.connect(home / "wardwatch.db") as db:
+        stored = db.execute(
+            "SELECT recipient, received_at IS NOT NULL FROM alarm_deliveries ORDER BY recipient"
+        ).fetchall()
+    assert stored == [("echo", 1), ("gone", 0)]  # the lost heartbeat is kept as lost, the delivered one as received

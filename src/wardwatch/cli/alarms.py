@@ -236,7 +236,8 @@ def probe_command(
     store: bool = typer.Option(True, "--store/--no-store", help="Keep the results in the database."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines, one per heartbeat."),
 ) -> None:
-    """Send real heartbeat alarms (HL7 ORU over MLLP, TCP or UDP echo) at an interval and record their delivery."""
+    """Send real heartbeat alarms (HL7 ORU over MLLP, TCP or UDP echo) at an interval and record their delivery;
+    exit 1 when any was not delivered."""
     from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
     from wardwatch.ingest.alarm_probe_config import read_probe_config  # noqa: PLC0415
     from wardwatch.services import alarm_probe, alarms  # noqa: PLC0415
@@ -272,6 +273,11 @@ def probe_command(
         new = run(alarms.store_records, database, SYSTEM, [r.record for r in results], what=f"probe {config.name}")
         if not as_json:
             stdout.print(f"{new} heartbeat record(s) stored", markup=False)
+    lost = sum(not r.delivered for r in results)
+    if lost:  # a monitoring job (cron, a service check) sees the path is down
+        if not as_json:
+            stdout.print(f"{lost} of {len(results)} heartbeat(s) not delivered", markup=False)
+        raise typer.Exit(1)
 
 
 @app.command("evidence")
