@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -505,7 +506,7 @@ def latest_verification(engine: Engine, principal: Principal, *, unit: str | Non
         row = connection.execute(select(alarm_verifications).order_by(alarm_verifications.c.id.desc()).limit(1)).first()
     if row is None:
         return None
-    report: dict[str, Any] = dict(json.loads(row.report))
+    report: dict[str, Any] = dict(orjson.loads(row.report))
     report |= {"verification_id": row.id, "verified_at": _iso(row.created_at), "verified_by": row.created_by}
     if principal.unit_scoped:
         unit = principal.unit or "\x00none"

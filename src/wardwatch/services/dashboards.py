@@ -8,11 +8,11 @@ figures by extending the builder of the dashboards they concern.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, Select, and_, case, distinct, func, or_, select
 
 from wardwatch.domain.inventory import LIFE_CRITICAL, Criticality
@@ -268,7 +268,7 @@ def _alarm_cards(connection: Connection, unit: str | None) -> list[dict[str, Any
         return [_card("Alarm flows verified", 0, href="/alarms", note="no alarm network verified yet")]
     flows, failing = int(row.flows), int(row.failing)
     if unit is not None:
-        mine = [u for u in json.loads(row.report).get("units", []) if u.get("unit") == unit]
+        mine = [u for u in orjson.loads(row.report).get("units", []) if u.get("unit") == unit]
         flows, failing = (int(mine[0]["flows"]), int(mine[0]["failing"])) if mine else (0, 0)
     after = f"after any {row.k} failure{'s' if row.k != 1 else ''}"
     return [

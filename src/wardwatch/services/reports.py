@@ -14,7 +14,6 @@ Both are plain dicts (JSON-ready apart from dates) so the API can return them as
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -212,7 +211,7 @@ def _alarm_assurance(connection: Connection) -> dict[str, Any] | None:
     ).first()  # fmt: skip
     if row is None:
         return None
-    report = json.loads(row.report)
+    report = orjson.loads(row.report)
     units = [u for u in report.get("units", []) if u.get("failing")]
     points = report.get("single_points_of_failure", [])[:3]
     return {
