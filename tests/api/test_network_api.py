@@ -225,6 +225,10 @@ def test_the_model_lists_files_zones_and_rules(
     assert zones["riv-img"]["subnets"] and all(s in text for s in zones["riv-img"]["subnets"])
     assert sum(1 for line in text.splitlines() if line.lstrip().startswith('- {"name"')) >= model["rules"] > 0
     assert model["default_action"] == "deny"
+    # The sample's edge ASA binds its ACLs with access-group lines but describes no interface or route: its ACLs
+    # stay one unbound list (and a note says why), so no binding is listed.
+    assert model["bindings"] == []
+    assert all(isinstance(note, str) for note in model["notes"])
 
 
 def test_an_import_is_audited_and_a_bad_file_is_refused_with_its_line(

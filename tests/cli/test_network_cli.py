@@ -130,3 +130,22 @@ def test_bad_arguments_are_one_line_errors(home: Path) -> None:
         code, out, err = invoke("network", *args)
         assert code == 2, (args, out, err)
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in out + err
+
+
+def test_import_of_bound_acls_reports_the_bindings_and_what_was_left_out(home: Path, tmp_path: Path) -> None:
+    zones = tmp_path / "zones.yaml"
+    zones.write_text(
+        "default: allow\nzones:\n"
+        "  - {name: pumps, kind: life-sustaining, subnets: [10.20.20.0/24, 10.20.21.0/24]}\n"
+        "  - {name: clinical-apps, kind: clinical-apps, subnets: [10.20.30.0/24]}\n"
+        "  - {name: enterprise, kind: enterprise, subnets: [10.20.40.0/24], entry_point: true}\n",
+        encoding="utf-8",
+    )
+    code, out, err = invoke("network", "import", zones, NET / "bound-ios.cfg")
+    assert code == 0, err
+    # bound-ios.cfg binds CLIN-IN in on Vlan20 and SERVERS-OUT out on Vlan30 (Vlan99 is shut down): 2 bindings
+    assert "2 ACLs bound to interfaces on 1 device(s)" in out
+    assert "OLD-GUEST" in out  # the note: an ACL bound to no interface is left out
+    report = as_json("network", "import", zones, NET / "bound-ios.cfg")
+    assert (report["bindings"], report["devices"], report["changed"]) == (2, 1, False)
+    assert any("Vlan99" in note and "shut down" in note for note in report["notes"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -17,7 +18,17 @@ from wardwatch.domain import (
     worm_report,
 )
 from wardwatch.domain.net_reach import Reachability, address_key
-from wardwatch.domain.netmodel import HostFacts, NetworkModel, ObservedFlow, PortRange, Rule, Zone
+from wardwatch.domain.netmodel import (
+    EnforcementPoint,
+    FilterDevice,
+    HostFacts,
+    NetworkModel,
+    ObservedFlow,
+    PortRange,
+    Route,
+    Rule,
+    Zone,
+)
 
 GUEST = Zone("guest", "guest", ("10.9.0.0/16",), entry_point=True)
 ENTERPRISE = Zone("enterprise", "enterprise", ("10.1.0.0/16",))
@@ -125,7 +136,7 @@ def test_bad_host_addresses_are_skipped_not_guessed() -> None:
     assert reach.host("10.3.0.20") is PUMP
 
 
-def _random_model(rng: random.Random) -> NetworkModel:
+def _random_model(rng: random.Random, bound: bool = False) -> NetworkModel:
     # Several subnets per zone and nested subnets (of the same zone and of other zones) so that the same-subnet step
     # of NetworkModel.decide (no firewall inside one subnet) is exercised next to the rules.
     zones = (
@@ -141,7 +152,7 @@ def _random_model(rng: random.Random) -> NetworkModel:
             "10.4.0.0/20", "10.4.8.5", "10.1.0.0/24", "10.3.0.20", "fd00:1::/80", "10.0.0.0/8", "192.168.0.0/16",
             "1bad", "10.4.8.130/31", "10.2.0.0/24", "10.4.32.0/24", "10.2.0.70"]  # fmt: skip
     rules = []
-    for _ in range(rng.randint(10, 40)):
+    for _ in range(rng.randint(60, 150) if bound else rng.randint(10, 40)):  # bound: spread over 8 ACLs
         ports: tuple[PortRange, ...] = ()
         if rng.random() < 0.4:
             low = rng.choice([22, 23, 80, 104, 443, 445, 3389, 1000])
@@ -158,9 +169,30 @@ def _random_model(rng: random.Random) -> NetworkModel:
                 order=rng.randint(0, 10),  # ties keep their listed order, as in ordered_rules
             )
         )
+    devices: tuple[FilterDevice, ...] = ()
+    points: tuple[EnforcementPoint, ...] = ()
+    if bound:
+        # Two filtering devices: a core L3 switch routing the zones (a host route and a v6 route among them, no
+        # default route) and an edge firewall with inside/outside (default route); ACLs bound in and out.
+        devices = (
+            FilterDevice("core", (Route("10.1.0.0/16", "vl1"), Route("10.2.0.0/24", "vl1"), Route("10.3.0.0/24", "vl3"),
+                                  Route("10.4.0.0/16", "vl4"), Route("10.4.8.0/24", "vl8"), Route("10.3.0.20/32", "vl8"),
+                                  Route("10.6.0.0/24", "vl3"), Route("fd00:1::/64", "vl4"), Route("10.0.0.0/8", "up"))),
+            FilterDevice("edge", (Route("10.0.0.0/8", "inside"), Route("0.0.0.0/0", "outside"),
+                                  Route("192.168.0.0/16", "dmz"))),
+            FilterDevice("idle", (Route("172.16.0.0/12", "a"),)),  # binds nothing: filters nothing
+        )  # fmt: skip
+        points = tuple(
+            EnforcementPoint(f"{dev} {iface} {way}", dev, iface, way, default_action=rng.choice(["deny", "allow"]))
+            for dev, iface, way in [("core", "vl1", "in"), ("core", "vl4", "out"), ("core", "vl8", "in"),
+                                    ("core", "vl8", "out"), ("edge", "outside", "in"), ("edge", "inside", "in"),
+                                    ("edge", "dmz", "out"), ("core", "gone", "in")]
+        )  # fmt: skip
+        names = [pt.name for pt in points] + ([""] if rng.random() < 0.5 else [])
+        rules = [replace(rule, point=rng.choice(names)) for rule in rules]
     return NetworkModel(
         zones=zones, rules=tuple(rules), default_action=rng.choice(["allow", "deny"]),
-        intra_zone=rng.choice(["allow", "deny"]),
+        intra_zone=rng.choice(["allow", "deny"]), devices=devices, points=points,
     )  # fmt: skip
 
 
@@ -175,31 +207,35 @@ def _address_pool(rng: random.Random) -> list[str]:
     return edges
 
 
+@pytest.mark.parametrize("bound", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_reachable_agrees_with_decide_on_random_packets(seed: int) -> None:
+def test_reachable_agrees_with_decide_on_random_packets(seed: int, bound: bool) -> None:
     rng = random.Random(seed)
-    model = _random_model(rng)
+    model = _random_model(rng, bound)
     reach = Reachability.build(model, [])
     pool = _address_pool(rng)
     ports: list[int | None] = [None, 22, 23, 27, 80, 104, 105, 443, 445, 1100, 3389, 8000, 8042, 8080, 8081, 65535]
 
-    by_rule = same_subnet = 0
+    by_rule = by_point = same_subnet = 0
     for _ in range(1200):
         source, destination = rng.choice(pool), rng.choice(pool)
         protocol, port = rng.choice(["tcp", "tcp", "udp", "icmp", "any"]), rng.choice(ports)
         expected = model.decide(source, destination, protocol, port)
         assert reach.reachable(source, destination, protocol, port) == expected, (source, destination, protocol, port)
         by_rule += expected.rule is not None
+        by_point += bool(expected.point)
         subnet = model.subnet_of(source)
         same_subnet += subnet is not None and subnet == model.subnet_of(destination)
-    assert by_rule > 10  # the packets exercise the rules, not only the default and intra-zone actions
+    assert by_rule > (3 if bound else 10)  # the packets exercise the rules, not only the fallback actions
     assert same_subnet > 10  # ... and the same-subnet step that comes before them
+    assert not bound or by_point > 10  # ... and the implicit deny of the ACLs on the way
 
 
+@pytest.mark.parametrize("bound", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_allowed_destinations_agrees_with_per_class_decisions(seed: int) -> None:
+def test_allowed_destinations_agrees_with_per_class_decisions(seed: int, bound: bool) -> None:
     rng = random.Random(100 + seed)
-    model = _random_model(rng)
+    model = _random_model(rng, bound)
     reach = Reachability.build(model, [])
     every = reach.destination_mask(c.id for c in reach.destinations.classes)
 
@@ -228,12 +264,13 @@ def test_one_address_key_on_one_line() -> None:
         address_key("010.0.0.1")  # leading zeros are refused (ambiguous octal), as ipaddress does
 
 
+@pytest.mark.parametrize("bound", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_reachability_classes_are_a_view_of_the_compiled_model(seed: int) -> None:
+def test_reachability_classes_are_a_view_of_the_compiled_model(seed: int, bound: bool) -> None:
     # Every address's source and destination class in Reachability carries the same zone, subnet and rule mask as
     # the compiled class that worm, segmentation and policy_sim use, and the same decision as NetworkModel.decide.
     rng = random.Random(300 + seed)
-    model = _random_model(rng)
+    model = _random_model(rng, bound)
     compiled = net_compiled.CompiledModel(model)
     reach = Reachability.build(model, [], compiled=compiled)
     assert reach.compiled is compiled

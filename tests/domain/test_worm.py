@@ -9,7 +9,16 @@ from dataclasses import replace
 import networkx as nx
 import pytest
 
-from wardwatch.domain.netmodel import HostFacts, NetworkModel, PortRange, Rule, Zone
+from wardwatch.domain.netmodel import (
+    EnforcementPoint,
+    FilterDevice,
+    HostFacts,
+    NetworkModel,
+    PortRange,
+    Route,
+    Rule,
+    Zone,
+)
 from wardwatch.domain.worm import (
     MS17_010,
     GroupImpact,
@@ -221,7 +230,7 @@ def test_random_scanning_probability_counts_infected_addresses() -> None:
         assert hits / 2000 == pytest.approx(expected, abs=0.04)
 
 
-def _random_network(rng: random.Random) -> tuple[NetworkModel, list[HostFacts]]:
+def _random_network(rng: random.Random, bound: bool = False) -> tuple[NetworkModel, list[HostFacts]]:
     # Several subnets per zone, nested ones (z0's /24 inside its /23, z4 inside z3's /23), so the same-subnet step
     # of NetworkModel.decide (no firewall inside one subnet) matters as well as the rules.
     zones = (
@@ -243,11 +252,23 @@ def _random_network(rng: random.Random) -> tuple[NetworkModel, list[HostFacts]]:
             rng.choice(ports),
             order=i,
         )
-        for i in range(12)
+        for i in range(24 if bound else 12)
     )
+    devices: tuple[FilterDevice, ...] = ()
+    points: tuple[EnforcementPoint, ...] = ()
+    if bound:  # a core switch routing z0-z2 and z3 (z4 behind a /24 route), ACLs bound in and out
+        devices = (FilterDevice("core", (Route("10.0.0.0/23", "v0"), Route("10.1.0.0/23", "v1"),
+                                         Route("10.2.0.0/23", "v2"), Route("10.3.0.0/23", "v3"),
+                                         Route("10.3.1.0/24", "v4"))),)  # fmt: skip
+        points = tuple(
+            EnforcementPoint(f"core {iface} {way}", "core", iface, way, default_action=rng.choice(("deny", "allow")))
+            for iface, way in [("v0", "in"), ("v1", "in"), ("v2", "out"), ("v3", "in"), ("v4", "out")]
+        )
+        names = [point.name for point in points] + ([""] if rng.random() < 0.5 else [])
+        rules = tuple(replace(rule, point=rng.choice(names)) for rule in rules)
     model = NetworkModel(
         zones=zones, rules=rules, default_action=rng.choice(("allow", "deny")),
-        intra_zone=rng.choice(("allow", "allow", "deny")),
+        intra_zone=rng.choice(("allow", "allow", "deny")), devices=devices, points=points,
     )  # fmt: skip
     hosts = []
     for n in range(30):
@@ -295,11 +316,12 @@ def _bfs_reference(
     return [set(layer) for layer in nx.bfs_layers(graph, seeds)]
 
 
+@pytest.mark.parametrize("bound", [False, True])
 @pytest.mark.parametrize("block", [False, True])
 @pytest.mark.parametrize("case", range(12))
-def test_worst_case_equals_networkx_bfs(case: int, block: bool) -> None:
+def test_worst_case_equals_networkx_bfs(case: int, block: bool, bound: bool) -> None:
     rng = random.Random(case)
-    model, hosts = _random_network(rng)
+    model, hosts = _random_network(rng, bound)
     seeds = sorted({h.address for h in rng.sample(hosts, 1)})
     result = worst_case(model, hosts, seeds, mitigation=Mitigation(block_445_between_zones=block))
     assert _layers(result.steps) == _bfs_reference(model, hosts, seeds, block)

@@ -320,7 +320,7 @@ def test_ios_distribution_switch() -> None:
         ("MONITORING-IN", "deny", (ANY,), (ANY,), "tcp", [(445, 445)], "dist-sw01.cfg:34"),  # seq 40 before 50
         ("MONITORING-IN", "deny", (ANY,), (ANY,), "tcp", [(135, 139)], "dist-sw01.cfg:33"),
         ("MONITORING-IN", "deny", (ANY,), (ANY,), "any", [], "dist-sw01.cfg:36"),
-        ("10", "allow", ("10.60.0.0/24",), (ANY,), "any", [], "dist-sw01.cfg:39"),  # standard ACL: source only
+        # standard ACL 10 (line 39) is bound to no interface (only vty access-class and SNMP use it): left out
         (
             "110",
             "allow",
@@ -333,11 +333,13 @@ def test_ios_distribution_switch() -> None:
         ("110", "allow", ("10.60.0.0/24",), (ANY,), "icmp", [], "dist-sw01.cfg:42"),
         ("110", "deny", (ANY,), (ANY,), "any", [], "dist-sw01.cfg:44"),
     ]
-    assert [r.order for r in rules] == list(range(10))
+    assert [r.order for r in rules] == list(range(9))
     assert rules[0].description == "Central stations send HL7 to the interface engine"
     assert rules[1].description == "DNS and NTP from the security zone"
-    assert "icmp type echo" in rules[8].description
+    assert "icmp type echo" in rules[7].description
+    assert {r.point for r in rules} == {"DIST-SW01 Vlan400 in", "DIST-SW01 Vlan600 in"}
     notes = "\n".join(acls.notes)
+    assert "bound to no interface" in notes and notes.endswith(": 10")
     assert "dist-sw01.cfg:35" in notes and "established" in notes
     assert "dist-sw01.cfg:43" in notes and "gre" in notes
 
@@ -461,8 +463,8 @@ def test_read_network_combines_all_files() -> None:
     model = read_network([YAML, CORE_FW, DIST_SW, ASA])
     assert len(model.zones) == 9 and len(model.conduits) == 3 and len(model.placement) == 4
     assert model.sources == tuple(str(p) for p in (YAML, CORE_FW, DIST_SW, ASA))
-    assert len(model.rules) == 2 + 15 + 10 + 7
-    assert [r.order for r in model.rules] == list(range(34))
+    assert len(model.rules) == 2 + 15 + 9 + 7  # dist-sw01's ACL 10 is bound to no interface
+    assert [r.order for r in model.rules] == list(range(33))
     assert [r.origin for r in model.rules[:3]] == ["network.yaml rules[0]", "network.yaml rules[1]", "core-fw.rules:33"]
     assert model.default_action == "deny"  # the YAML sets none: the FORWARD policy
     guest_smb = model.decide(GUEST, PUMP, "tcp", 445)

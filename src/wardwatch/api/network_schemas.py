@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AclBinding",
     "AttackPathOut",
     "BlastRadiusOut",
     "CheckOut",
@@ -49,6 +50,18 @@ class NetworkZone(BaseModel):
     description: str = ""
 
 
+class AclBinding(BaseModel):
+    """An ACL bound to one interface of a device in one direction: it filters only the traffic through there."""
+
+    name: str = Field(description="The enforcement point: device, interface and direction.")
+    device: str
+    interface: str
+    direction: str = Field(description="in or out")
+    acl: str
+    entries: int = Field(description="Rules of the ACL at this binding.")
+    origin: str = Field(description="Where the binding is written (file:line).")
+
+
 class NetworkModelOut(BaseModel):
     """The stored network model: its files, zones and rule count."""
 
@@ -58,6 +71,8 @@ class NetworkModelOut(BaseModel):
     conduits: int
     default_action: str
     intra_zone: str
+    bindings: list[AclBinding] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="What the readers skipped or approximated.")
 
 
 class NetworkImportOut(BaseModel):
@@ -68,6 +83,9 @@ class NetworkImportOut(BaseModel):
     rules: int
     default_action: str
     changed: bool = Field(description="False when the same files in the same order were already the model.")
+    bindings: int = Field(0, description="ACLs bound to an interface and direction.")
+    devices: int = Field(0, description="Devices whose bindings are placed by their routes.")
+    notes: list[str] = Field(default_factory=list, description="What the readers skipped or approximated.")
 
 
 class Violation(BaseModel):

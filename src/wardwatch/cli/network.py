@@ -30,9 +30,17 @@ def import_command(
         return
     state = "imported" if report.changed else "unchanged (the same files were already the model)"
     summary = f"{report.zones} zones, {report.rules:,} rules, default {report.default_action}"
+    if report.bindings:
+        summary += f", {report.bindings} ACLs bound to interfaces on {report.devices} device(s)"
     stdout.print(f"network model {state}: {summary}", markup=False)
     for item in report.files:
         stdout.print(f"  {item.position + 1}. {item.original} ({item.kind})", markup=False)
+    if report.notes:
+        stdout.print(f"{len(report.notes)} note(s) on what was skipped or approximated:", markup=False)
+        for note in report.notes[:20]:
+            stdout.print(f"  {note}", markup=False, highlight=False)
+        if len(report.notes) > 20:
+            stdout.print(f"  … {len(report.notes) - 20} more: --json lists them all", markup=False)
 
 
 @app.command("check")

@@ -34,8 +34,9 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from wardwatch.domain.netmodel import ANY, Action, Decision, NetworkModel, Rule, ip_int
 
@@ -43,6 +44,7 @@ __all__ = [
     "INTRA_ZONE",
     "LINE_END",
     "NO_RULE",
+    "POINTS_ALLOW",
     "SAME_SUBNET",
     "V6_OFFSET",
     "CompiledClass",
@@ -58,6 +60,13 @@ INTRA_ZONE = -2
 #: :meth:`CompiledModel.rule_index` when both ends are in one zone subnet: no firewall in between, the intra-zone
 #: action applies whatever the rules say.
 SAME_SUBNET = -3
+#: :meth:`CompiledModel.rule_index` when no rule matched, there are no unbound rules and the enforcement points on
+#: the way let the packet through by their default action.
+POINTS_ALLOW = -4
+_POINT_DEFAULT = -5
+"""``_POINT_DEFAULT - p``: the implicit deny (default action) of enforcement point ``p`` decided the packet."""
+
+_T = TypeVar("_T")
 
 V6_OFFSET = 1 << 128
 """Where IPv6 starts on the address line (an IPv6 address sits at ``2**128 + value``)."""
@@ -108,6 +117,9 @@ class CompiledClass:
     """The most specific zone subnet holding the addresses (the CIDR as the zone writes it)."""
     source_mask: int
     destination_mask: int
+    interfaces: tuple[int, ...] = ()
+    """Per :attr:`CompiledModel.devices` entry, the index of the interface the addresses are behind (its
+    longest-prefix route), ``-1`` when no route of that device covers them."""
 
 
 class CompiledModel:
@@ -120,6 +132,7 @@ class CompiledModel:
         self.named: list[tuple[int, int]] = []
         """Merged intervals named by a CIDR or an address on a rule side without ``any``: the rules speak for
         these addresses even when no zone holds them."""
+        self._build_points()
         self._build_addresses()
         self._build_ports()
         self._proto_masks: dict[str, int] = {}
@@ -133,6 +146,54 @@ class CompiledModel:
         """Address text -> :meth:`locate` (a cache read inline)."""
 
     # -- construction -------------------------------------------------------------------------------------------
+
+    def _build_points(self) -> None:
+        model = self.model
+        self.points = model.points
+        """The model's enforcement points; ``p`` in the lookups below indexes this."""
+        index = {point.name: p for p, point in enumerate(self.points)}
+        self.unbound_mask = 0
+        """Rules bound to no point (the list every packet crossing subnets meets)."""
+        self.point_masks = [0] * len(self.points)
+        """Per point, the bits of its rules."""
+        for i, rule in enumerate(self.rules):
+            if not rule.point:
+                self.unbound_mask |= 1 << i
+            elif rule.point in index:
+                self.point_masks[index[rule.point]] |= 1 << i
+            else:
+                raise ValueError(
+                    f"rule {rule.origin or rule.order} names enforcement point {rule.point!r}, not in the model"
+                )
+        self.deny_mask = sum(1 << i for i, rule in enumerate(self.rules) if rule.action == "deny")
+        self.devices = tuple(
+            device.name for device in model.devices if any(p.device == device.name for p in self.points)
+        )
+        """Devices with at least one enforcement point (the others filter nothing)."""
+        dev_index = {name: d for d, name in enumerate(self.devices)}
+        self.interfaces: list[list[str]] = [[] for _ in self.devices]
+        """Per device, its interface names (the indexes of :attr:`CompiledClass.interfaces`)."""
+        self._routes: list[dict[tuple[int, int], int]] = [{} for _ in self.devices]
+        for device in model.devices:
+            d = dev_index.get(device.name)
+            if d is None:
+                continue
+            names = self.interfaces[d]
+            for route in device.routes:
+                if route.interface not in names:
+                    names.append(route.interface)
+                self._routes[d][_strict_span(route.network)] = names.index(route.interface)
+        self.bindings: dict[tuple[int, int, str], list[int]] = {}
+        """(device, interface, ``in``/``out``) -> the points bound there, in model order."""
+        for p, point in enumerate(self.points):
+            d = dev_index.get(point.device)
+            if d is None:
+                continue
+            names = self.interfaces[d]
+            if point.interface not in names:
+                names.append(point.interface)
+            self.bindings.setdefault((d, names.index(point.interface), point.direction), []).append(p)
+        self._ways: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
 
     def _build_addresses(self) -> None:
         subnets: dict[tuple[int, int], tuple[str, str]] = {}
@@ -174,14 +235,19 @@ class CompiledModel:
         for first, last in subnets:
             bounds.add(first)
             bounds.add(last + 1)
+        for routes in self._routes:
+            for first, last in routes:
+                bounds.add(first)
+                bounds.add(last + 1)
         bounds.update(key for key, _, _ in events)
         self._bounds: list[int] = sorted(bounds)
         zones = _interval_zones(self._bounds, subnets)
+        behind = [_interval_owners(self._bounds, routes) for routes in self._routes]
         events.sort()
         counts: dict[int, int] = {}
         cidr_masks = [0, 0]
         e = 0
-        classes: dict[tuple[str | None, str | None, int, int], int] = {}
+        classes: dict[tuple[str | None, str | None, int, int, tuple[int, ...]], int] = {}
         self.classes: list[CompiledClass] = []
         self._interval_class: list[int] = []
         for j, start in enumerate(self._bounds):
@@ -198,11 +264,12 @@ class CompiledModel:
             zone_name, subnet = zones[j]
             src = any_src | cidr_masks[0] | (zone_src.get(zone_name, 0) if zone_name is not None else 0)
             dst = any_dst | cidr_masks[1] | (zone_dst.get(zone_name, 0) if zone_name is not None else 0)
-            signature = (zone_name, subnet, src, dst)
+            ifaces = tuple(-1 if (iface := b[j]) is None else iface for b in behind)
+            signature = (zone_name, subnet, src, dst, ifaces)
             index = classes.get(signature)
             if index is None:
                 index = classes[signature] = len(self.classes)
-                self.classes.append(CompiledClass(zone_name, subnet, src, dst))
+                self.classes.append(CompiledClass(zone_name, subnet, src, dst, ifaces))
             self._interval_class.append(index)
 
     def _build_ports(self) -> None:
@@ -292,36 +359,162 @@ class CompiledModel:
         :meth:`Rule.matches_service`."""
         return self._service_masks[self.service_class(protocol, port)]
 
+    def way(self, source: tuple[int, ...], destination: tuple[int, ...]) -> tuple[int, ...]:
+        """The enforcement points (indexes of :attr:`points`, in model order) on the way of a packet between
+        addresses behind these interfaces (:attr:`CompiledClass.interfaces`): on each device that has the two
+        ends behind different interfaces, the ``in`` points of the source's and the ``out`` points of the
+        destination's."""
+        key = (source, destination)
+        found = self._ways.get(key)
+        if found is None:
+            out: list[int] = []
+            for d, (a, b) in enumerate(zip(source, destination, strict=True)):
+                if a >= 0 and b >= 0 and a != b:
+                    out += self.bindings.get((d, a, "in"), ())
+                    out += self.bindings.get((d, b, "out"), ())
+            found = self._ways[key] = tuple(sorted(out))
+        return found
+
+    def decide_masks(
+        self, hits: int, source: tuple[int, ...], destination: tuple[int, ...], *, same_subnet: bool, same_zone: bool
+    ) -> int:
+        """:meth:`rule_index` from ``hits`` (source mask & destination mask & service mask) and the two ends'
+        interfaces: every point on the way must allow, then the unbound rules' first match, then the fallback
+        (:meth:`NetworkModel.decide`)."""
+        if same_subnet:
+            return SAME_SUBNET
+        if not self.points:
+            if hits:
+                return (hits & -hits).bit_length() - 1
+            return INTRA_ZONE if same_zone else NO_RULE
+        on_way = self.way(source, destination)
+        first_allow = POINTS_ALLOW
+        for p in on_way:
+            bits = hits & self.point_masks[p]
+            if bits:
+                i = (bits & -bits).bit_length() - 1
+                if (self.deny_mask >> i) & 1:
+                    return i
+                if first_allow == POINTS_ALLOW:
+                    first_allow = i
+            elif self.points[p].default_action == "deny":
+                return _POINT_DEFAULT - p
+        if self.unbound_mask:
+            bits = hits & self.unbound_mask
+            if bits:
+                return (bits & -bits).bit_length() - 1
+        elif on_way:
+            return first_allow
+        return INTRA_ZONE if same_zone else NO_RULE
+
+    def allowing_rules(self, hits: int, source: tuple[int, ...], destination: tuple[int, ...]) -> list[int]:
+        """Every rule that let an allowed packet through: the deciding rule of each point on the way and of the
+        unbound list (a rule is *used* when it passed traffic, whichever point decided the packet last)."""
+        out = []
+        for p in self.way(source, destination):
+            bits = hits & self.point_masks[p]
+            if bits:
+                out.append((bits & -bits).bit_length() - 1)
+        bits = hits & self.unbound_mask
+        if bits:
+            out.append((bits & -bits).bit_length() - 1)
+        return out
+
+    def rules_used(self, source_class: int, destination_class: int, protocol: str, port: int | None) -> list[int]:
+        """The rules a packet between the two classes *uses*: the deciding rule, and when it is allowed, the
+        allowing rule of every point on its way too (a rule that passed traffic is not unused because a later
+        point also had its say)."""
+        index = self.rule_index(source_class, destination_class, protocol, port)
+        if not self.points or self.action_of(index) == "deny" or index == SAME_SUBNET:
+            return [index] if index >= 0 else []
+        src, dst = self.classes[source_class], self.classes[destination_class]
+        hits = src.source_mask & dst.destination_mask & self.service_mask(protocol, port)
+        return self.allowing_rules(hits, src.interfaces, dst.interfaces)
+
     def rule_index(self, source_class: int, destination_class: int, protocol: str, port: int | None) -> int:
-        """Index in :attr:`rules` of the deciding rule, else :data:`SAME_SUBNET`, :data:`INTRA_ZONE` or
-        :data:`NO_RULE` (negative: no rule decided)."""
+        """Index in :attr:`rules` of the deciding rule, else :data:`SAME_SUBNET`, :data:`INTRA_ZONE`,
+        :data:`NO_RULE`, :data:`POINTS_ALLOW` or a point's implicit deny (negative: no rule decided; see
+        :meth:`point_of`)."""
         sid = self.service_class(protocol, port)
         key = (source_class, destination_class, sid)
         index = self.decisions.get(key)
         if index is None:
             src, dst = self.classes[source_class], self.classes[destination_class]
             hits = src.source_mask & dst.destination_mask & self._service_masks[sid]
-            if src.subnet is not None and src.subnet == dst.subnet:  # one subnet text per CIDR: see _build_addresses
-                index = SAME_SUBNET
-            elif hits:
-                index = (hits & -hits).bit_length() - 1
-            elif src.zone is not None and src.zone == dst.zone:
-                index = INTRA_ZONE
-            else:
-                index = NO_RULE
+            index = self.decide_masks(
+                hits, src.interfaces, dst.interfaces,
+                same_subnet=src.subnet is not None and src.subnet == dst.subnet,  # one text per CIDR
+                same_zone=src.zone is not None and src.zone == dst.zone,
+            )  # fmt: skip
             self.decisions[key] = index
         return index
+
+    def point_of(self, index: int) -> str:
+        """The enforcement point whose implicit deny a :meth:`rule_index` result is, else ``""``."""
+        return self.points[_POINT_DEFAULT - index].name if index <= _POINT_DEFAULT else ""
 
     def action_of(self, index: int) -> Action:
         """``allow``/``deny`` for a :meth:`rule_index` result."""
         if index >= 0:
             return self.rules[index].action
+        if index <= _POINT_DEFAULT:
+            return self.points[_POINT_DEFAULT - index].default_action
+        if index == POINTS_ALLOW:
+            return "allow"
         return self.model.intra_zone if index in (INTRA_ZONE, SAME_SUBNET) else self.model.default_action
+
+    def points_filter(
+        self,
+        source_mask: int,
+        source: tuple[int, ...],
+        service_mask: int,
+        candidates: int,
+        by_rule: Mapping[int, int] | Sequence[int],
+        behind: Mapping[tuple[int, int], int],
+    ) -> tuple[int, int]:
+        """(denied, on way): among ``candidates`` (a bit set of destination classes, none in the source's subnet),
+        those some enforcement point on the way refuses, and those with at least one point on the way.
+        ``by_rule[i]`` is the bit set of destination classes whose destination side matches rule ``i``;
+        ``behind[(device, interface)]`` those behind that interface of that device (:attr:`CompiledClass.interfaces`).
+        """
+        denied = on_way = 0
+        for d, a in enumerate(source):
+            if a < 0:
+                continue
+            routed = 0
+            for (dev, iface), bits in behind.items():
+                if dev == d and iface != a:
+                    routed |= bits
+            routed &= candidates
+            if not routed:
+                continue
+            sweeps = [(p, routed) for p in self.bindings.get((d, a, "in"), ())]
+            for (dev, iface, direction), points in self.bindings.items():
+                if dev == d and direction == "out" and iface != a:
+                    way = behind.get((d, iface), 0) & candidates
+                    if way:
+                        sweeps += [(p, way) for p in points]
+            for p, way in sweeps:
+                on_way |= way
+                undecided = way
+                rules = source_mask & service_mask & self.point_masks[p]
+                while rules and undecided:
+                    low = rules & -rules
+                    i = low.bit_length() - 1
+                    rules ^= low
+                    taken = (by_rule.get(i, 0) if isinstance(by_rule, Mapping) else by_rule[i]) & undecided
+                    if taken:
+                        undecided ^= taken
+                        if (self.deny_mask >> i) & 1:
+                            denied |= taken
+                if self.points[p].default_action == "deny":
+                    denied |= undecided
+        return denied, on_way
 
     def decide(self, source: str, destination: str, protocol: str, port: int | None) -> Decision:
         """Same answer as :meth:`NetworkModel.decide`."""
         index = self.rule_index(self.locate(source), self.locate(destination), protocol, port)
-        return Decision(self.action_of(index), self.rules[index] if index >= 0 else None)
+        return Decision(self.action_of(index), self.rules[index] if index >= 0 else None, self.point_of(index))
 
 
 def _strict_span(cidr: str) -> tuple[int, int]:
@@ -335,19 +528,24 @@ def _interval_zones(
     bounds: list[int], subnets: dict[tuple[int, int], tuple[str, str]]
 ) -> list[tuple[str | None, str | None]]:
     """(zone, subnet) of each elementary interval: the smallest zone subnet containing it (CIDRs nest)."""
-    spans = sorted(subnets, key=lambda s: (s[0], -(s[1] - s[0])))
-    out: list[tuple[str | None, str | None]] = []
+    return [(None, None) if owner is None else owner for owner in _interval_owners(bounds, subnets)]
+
+
+def _interval_owners(bounds: list[int], spans: Mapping[tuple[int, int], _T]) -> list[_T | None]:
+    """The value of the smallest span containing each elementary interval (longest-prefix match: CIDRs nest)."""
+    ordered = sorted(spans, key=lambda s: (s[0], -(s[1] - s[0])))
+    out: list[_T | None] = []
     stack: list[tuple[int, int]] = []
     s = 0
     for start in bounds:
         while stack and stack[-1][1] < start:
             stack.pop()
-        while s < len(spans) and spans[s][0] <= start:
-            span = spans[s]
+        while s < len(ordered) and ordered[s][0] <= start:
+            span = ordered[s]
             s += 1
             while stack and stack[-1][1] < span[0]:
                 stack.pop()
             if span[1] >= start:
                 stack.append(span)
-        out.append(subnets[stack[-1]] if stack else (None, None))
+        out.append(spans[stack[-1]] if stack else None)
     return out

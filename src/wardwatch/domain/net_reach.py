@@ -27,7 +27,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from wardwatch.domain.net_compiled import V6_OFFSET, CompiledModel, address_key, merge_ranges
+from wardwatch.domain.net_compiled import (
+    INTRA_ZONE,
+    NO_RULE,
+    SAME_SUBNET,
+    V6_OFFSET,
+    CompiledModel,
+    address_key,
+    merge_ranges,
+)
 from wardwatch.domain.netmodel import Decision, HostFacts, NetworkModel, ObservedFlow, Rule
 
 __all__ = [
@@ -44,7 +52,7 @@ __all__ = [
 Service = tuple[str, int]
 """(protocol, port), e.g. ``("tcp", 445)``."""
 
-Basis = Literal["rule", "same-subnet", "intra-zone", "default", "observed"]
+Basis = Literal["rule", "same-subnet", "intra-zone", "default", "point", "observed"]
 
 _MODELLED, _NOT_IP, _UNSEEN = -1, -2, -3
 """Flow address states (keys are never negative)."""
@@ -101,6 +109,8 @@ class AddressClass:
     """Inclusive intervals of :func:`address_key` values."""
     subnet: str | None = None
     """The most specific zone subnet of the addresses (CIDR as the zone writes it); ``None`` when in no zone."""
+    interfaces: tuple[int, ...] = ()
+    """Which interface of each filtering device the addresses are behind (:attr:`CompiledClass.interfaces`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +136,10 @@ def decision_text(
         label = f"'{rule.name}'" if rule.name else f"#{rule.order}"
         origin = f" {rule.origin}" if rule.origin else ""
         return f"{'allowed' if rule.action == 'allow' else 'denied'} by rule {label}{origin}"
+    if decision.point:
+        return f"denied by {decision.point}: no entry of its ACL matches (implicit deny)"
+    if basis == "point":
+        return "allowed by the ACLs on the way (their default action)"
     if basis == "same-subnet":
         where = f"subnet {subnet}" if subnet else "subnet"
         return f"same {where} of zone '{zone}': no firewall in between (intra-zone {model.intra_zone})"
@@ -148,15 +162,15 @@ class _Partition:
 
 def _partition(compiled: CompiledModel, source: bool) -> _Partition:
     """One side's classes: the compiled intervals interned by (zone, subnet, this side's mask), neighbours joined."""
-    interned: dict[tuple[str | None, str | None, int], int] = {}
+    interned: dict[tuple[str | None, str | None, int, tuple[int, ...]], int] = {}
     class_ranges: list[list[tuple[int, int]]] = []
-    class_keys: list[tuple[str | None, str | None, int]] = []
+    class_keys: list[tuple[str | None, str | None, int, tuple[int, ...]]] = []
     piece_starts: list[int] = []
     piece_class: list[int] = []
     for low, high, index in compiled.intervals():
         compiled_class = compiled.classes[index]
         mask = compiled_class.source_mask if source else compiled_class.destination_mask
-        key = (compiled_class.zone, compiled_class.subnet, mask)
+        key = (compiled_class.zone, compiled_class.subnet, mask, compiled_class.interfaces)
         cid = interned.setdefault(key, len(interned))
         if cid == len(class_ranges):
             class_ranges.append([])
@@ -168,8 +182,8 @@ def _partition(compiled: CompiledModel, source: bool) -> _Partition:
         piece_class.append(cid)
         class_ranges[cid].append((low, high))
     classes = [
-        AddressClass(i, zone, mask, tuple(ranges), subnet)
-        for i, ((zone, subnet, mask), ranges) in enumerate(zip(class_keys, class_ranges, strict=True))
+        AddressClass(i, zone, mask, tuple(ranges), subnet, interfaces)
+        for i, ((zone, subnet, mask, interfaces), ranges) in enumerate(zip(class_keys, class_ranges, strict=True))
     ]
     return _Partition(piece_starts, piece_class, classes)
 
@@ -205,6 +219,7 @@ class Reachability:
         self._rule_destinations: list[int] | None = None
         self._zone_destinations: dict[str | None, int] | None = None
         self._subnet_destinations: dict[str, int] | None = None
+        self._behind: dict[tuple[int, int], int] = {}
         self.hosts: tuple[HostFacts, ...] = tuple(hosts)
         self.host_keys: list[tuple[int, ...]] = []
         self.host_at: dict[int, int] = {}
@@ -250,15 +265,20 @@ class Reachability:
         self, source: AddressClass, destination: AddressClass, protocol: str, port: int | None
     ) -> tuple[Decision, Basis]:
         """The decision for any packet between the two classes, and what it rests on (module docstring)."""
-        if source.subnet is not None and source.subnet == destination.subnet:
-            return Decision(self.model.intra_zone, None), "same-subnet"
-        bits = source.mask & destination.mask & self.service_mask(protocol, port)
-        if bits:
-            rule = self.rules[(bits & -bits).bit_length() - 1]
-            return Decision(rule.action, rule), "rule"
-        if source.zone is not None and source.zone == destination.zone:
-            return Decision(self.model.intra_zone, None), "intra-zone"
-        return Decision(self.model.default_action, None), "default"
+        compiled = self.compiled
+        index = compiled.decide_masks(
+            source.mask & destination.mask & self.service_mask(protocol, port),
+            source.interfaces, destination.interfaces,
+            same_subnet=source.subnet is not None and source.subnet == destination.subnet,
+            same_zone=source.zone is not None and source.zone == destination.zone,
+        )  # fmt: skip
+        decision = Decision(compiled.action_of(index), self.rules[index] if index >= 0 else None,
+                            compiled.point_of(index))  # fmt: skip
+        basis: Basis = (
+            "rule" if index >= 0 else "same-subnet" if index == SAME_SUBNET
+            else "intra-zone" if index == INTRA_ZONE else "default" if index == NO_RULE else "point"
+        )  # fmt: skip
+        return decision, basis
 
     def reachable(self, source: str, destination: str, protocol: str, port: int | None) -> Decision:
         """What the rules decide for one packet; agrees with :meth:`NetworkModel.decide`."""
@@ -280,6 +300,12 @@ class Reachability:
                 per_zone.setdefault(cls.zone, []).append(cls.id)
                 if cls.subnet is not None:
                     per_subnet.setdefault(cls.subnet, []).append(cls.id)
+            behind: dict[tuple[int, int], list[int]] = {}
+            for cls in self.destinations.classes:
+                for d, iface in enumerate(cls.interfaces):
+                    if iface >= 0:
+                        behind.setdefault((d, iface), []).append(cls.id)
+            self._behind = {key: _mask_of(ids, count) for key, ids in behind.items()}
             self._rule_destinations = [_mask_of(ids, count) for ids in per_rule]
             self._zone_destinations = {zone: _mask_of(ids, count) for zone, ids in per_zone.items()}
             self._subnet_destinations = {subnet: _mask_of(ids, count) for subnet, ids in per_subnet.items()}
@@ -293,13 +319,25 @@ class Reachability:
         every candidate is decided: the cost follows the rules that concern this source, not the number of classes.
         """
         per_rule, per_zone, per_subnet = self._destination_masks()
+        compiled = self.compiled
         undecided, allowed = candidates, 0
         if source.subnet is not None:
             same = undecided & per_subnet.get(source.subnet, 0)
             undecided ^= same
             if self.model.intra_zone == "allow":
                 allowed |= same
-        for bit in iter_bits(source.mask & self.service_mask(*service)):
+        denied = 0
+        service_mask = self.service_mask(*service)
+        if compiled.points and undecided:
+            denied, on_way = compiled.points_filter(
+                source.mask, source.interfaces, service_mask, undecided, per_rule, self._behind
+            )
+            if not compiled.unbound_mask:  # the points on the way decide alone
+                allowed |= on_way & ~denied
+                undecided &= ~on_way
+            else:
+                undecided &= ~denied
+        for bit in iter_bits(source.mask & service_mask & compiled.unbound_mask):
             if not undecided:
                 break
             covered = per_rule[bit] & undecided

@@ -10,9 +10,15 @@ How a packet is decided (every evaluator -- the compiled models, reachability, t
    so no rule can allow or deny it: the model's ``intra_zone`` action decides (``allow`` by default; ``deny``
    models private VLANs / host isolation), with no rule.  An address in no zone subnet has no subnet and never
    takes this step.
-2. **Rules.**  Otherwise the first matching rule in evaluation order decides.
-3. **Fallback.**  Otherwise ``intra_zone`` when both ends are in the same zone (different subnets of one zone),
-   else ``default_action``.
+2. **Enforcement points on the way.**  An ACL bound to an interface of a router or firewall (an
+   :class:`EnforcementPoint` of a :class:`FilterDevice`) filters the packets that go through that device from
+   (``in``) or to (``out``) that interface; a device is on a packet's way when its routes put the two ends behind
+   different interfaces.  Every point on the way must allow the packet: its first matching rule decides, else
+   its implicit deny.  The first point that denies decides the packet.
+3. **Unbound rules.**  The rules bound to no point (a YAML rule list, an iptables FORWARD chain, Cisco ACLs in a
+   file that binds none) are one ordered list every packet crossing subnets meets: its first match decides.
+4. **Fallback.**  With no unbound rules, a packet that points on its way let through is allowed.  Otherwise
+   ``intra_zone`` when both ends are in the same zone (different subnets of one zone), else ``default_action``.
 
 Addresses are IPv4/IPv6 text; networks are CIDR text (``10.20.0.0/16``).  A rule side is a tuple of *network
 references*: a zone name, a CIDR, a single address, or ``any``.  Ports are inclusive ranges; no range means any
@@ -33,12 +39,16 @@ __all__ = [
     "Action",
     "Conduit",
     "Decision",
+    "Direction",
+    "EnforcementPoint",
+    "FilterDevice",
     "HostFacts",
     "NetworkModel",
     "ObservedFlow",
     "PlacementRule",
     "PortRange",
     "Protocol",
+    "Route",
     "Rule",
     "Zone",
     "ip_int",
@@ -47,6 +57,7 @@ __all__ = [
 ANY = "any"
 Action = Literal["allow", "deny"]
 Protocol = Literal["tcp", "udp", "icmp", "any"]
+Direction = Literal["in", "out"]
 
 #: Zone kinds of the default zone model (METHODS.md 6.1); a zone may use any other word.
 ZONE_KINDS: tuple[str, ...] = (
@@ -111,6 +122,9 @@ class Rule:
     """Where the rule was defined, for evidence: ``core-fw.txt:42`` or ``network.yaml rules[3]``."""
     name: str = ""
     description: str = ""
+    point: str = ""
+    """The :class:`EnforcementPoint` (an ACL bound to an interface in one direction) this rule belongs to; ``""``
+    for the model's unbound rule list, which every packet crossing subnets meets."""
 
     def matches_service(self, protocol: str, port: int | None) -> bool:
         """Whether the protocol and destination port fall under this rule (no ports = any port)."""
@@ -126,6 +140,47 @@ class Rule:
             and self.protocol == "any"
             and not self.ports
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A network a device reaches through one of its interfaces (connected subnet or static route)."""
+
+    network: str
+    """CIDR; ``0.0.0.0/0`` or ``::/0`` for a default route."""
+    interface: str
+
+
+@dataclass(frozen=True, slots=True)
+class FilterDevice:
+    """A router, layer-3 switch or firewall whose ACLs are bound to its interfaces.
+
+    Which interface an address is behind is the longest-prefix match of its routes (connected subnets and static
+    routes).  A packet goes through the device when its source and destination are behind two different
+    interfaces; an address no route covers is not reached through this device."""
+
+    name: str
+    routes: tuple[Route, ...] = ()
+    origin: str = ""
+    """The configuration file, for evidence."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnforcementPoint:
+    """An ACL bound to one interface of a :class:`FilterDevice` in one direction (``ip access-group NAME in``,
+    ``access-group NAME out interface inside``).  Its rules are those whose :attr:`Rule.point` is :attr:`name`;
+    a packet that goes through the point and matches none of them gets :attr:`default_action` (Cisco's implicit
+    deny)."""
+
+    name: str
+    """Unique in the model: ``dist-sw01 Vlan20 in``."""
+    device: str
+    interface: str
+    direction: Direction
+    acl: str = ""
+    default_action: Action = "deny"
+    origin: str = ""
+    """Where the binding is written: ``dist-sw01.cfg:88``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +241,13 @@ class ObservedFlow:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What the rules decide for one packet, and which rule decided (``None`` = the default action)."""
+    """What the rules decide for one packet, and which rule decided (``None`` = no rule: the same-subnet,
+    intra-zone or default action, or the implicit deny of :attr:`point`)."""
 
     action: Action
     rule: Rule | None
+    point: str = ""
+    """The enforcement point whose implicit deny (no rule matched) refused the packet; ``""`` otherwise."""
 
 
 @dataclass(frozen=True)  # not slots: the lookups below are cached on the instance
@@ -207,6 +265,20 @@ class NetworkModel:
     placement: tuple[PlacementRule, ...] = ()
     sources: tuple[str, ...] = field(default=())
     """Files the model was read from."""
+    devices: tuple[FilterDevice, ...] = ()
+    """Devices whose ACLs are bound to interfaces (their routes say which packets go through them)."""
+    points: tuple[EnforcementPoint, ...] = ()
+    """ACL bindings; a packet must be allowed by every point on its way (module docstring)."""
+    notes: tuple[str, ...] = ()
+    """What the readers skipped or approximated, one line each (``core-fw.rules:31: ...``)."""
+
+    def point_rule_counts(self) -> dict[str, int]:
+        """How many rules each enforcement point holds."""
+        counts = {point.name: 0 for point in self.points}
+        for rule in self.rules:
+            if rule.point in counts:
+                counts[rule.point] += 1
+        return counts
 
     @cached_property
     def _zones(self) -> Mapping[str, Zone]:
@@ -280,21 +352,78 @@ class NetworkModel:
         """Rules in evaluation order."""
         return tuple(sorted(self.rules, key=lambda r: r.order))
 
+    @cached_property
+    def has_unbound_rules(self) -> bool:
+        """Whether any rule belongs to no enforcement point (the unbound list every cross-subnet packet meets)."""
+        return any(not rule.point for rule in self.rules)
+
+    def interface_of(self, device: FilterDevice, address: str) -> str | None:
+        """The interface of ``device`` an address is behind (longest-prefix match of its routes), or ``None``."""
+        ip = ipaddress.ip_address(address)
+        best: tuple[int, str] | None = None
+        for route in device.routes:
+            net = ipaddress.ip_network(route.network, strict=False)
+            if net.version == ip.version and ip in net and (best is None or net.prefixlen > best[0]):
+                best = (net.prefixlen, route.interface)
+        return best[1] if best else None
+
+    def points_on_way(self, source: str, destination: str) -> tuple[EnforcementPoint, ...]:
+        """The enforcement points a packet goes through, in the model's order: on each device whose routes put
+        the two ends behind different interfaces, the ``in`` binding of the source's interface and the ``out``
+        binding of the destination's."""
+        if not self.points:
+            return ()
+        sides: dict[str, tuple[str, str] | None] = {}
+        for device in self.devices:
+            src, dst = self.interface_of(device, source), self.interface_of(device, destination)
+            sides[device.name] = (src, dst) if src is not None and dst is not None and src != dst else None
+        out: list[EnforcementPoint] = []
+        for point in self.points:
+            way = sides.get(point.device)
+            if way is not None and point.interface == way[0 if point.direction == "in" else 1]:
+                out.append(point)
+        return tuple(out)
+
+    def _first_match(self, rules: Iterable[Rule], source: str, destination: str, zones: tuple[str | None, str | None],
+                     protocol: str, port: int | None) -> Rule | None:  # fmt: skip
+        for rule in rules:
+            if not _service_matches(rule, protocol, port):
+                continue
+            if self._side_matches(rule.source, source, zones[0]) and self._side_matches(
+                rule.destination, destination, zones[1]
+            ):
+                return rule
+        return None
+
     def decide(self, source: str, destination: str, protocol: str, port: int | None) -> Decision:
         """What the network does with one packet (module docstring): same zone subnet -> the intra-zone action
-        (no firewall in between), else the first matching rule, else intra-zone (same zone) or the default."""
+        (no firewall in between); else every enforcement point on the way must allow it (its first matching rule,
+        else its implicit deny); then the unbound rules' first match, else intra-zone (same zone) or the default
+        -- unless there are no unbound rules and points on the way allowed it."""
         src, dst = self._locate(source), self._locate(destination)
         if src is not None and dst is not None and src[1] == dst[1]:
             return Decision(self.intra_zone, None)
-        src_zone, dst_zone = (src[0] if src else None), (dst[0] if dst else None)
-        for rule in self.ordered_rules:
-            if not _service_matches(rule, protocol, port):
-                continue
-            if self._side_matches(rule.source, source, src_zone) and self._side_matches(
-                rule.destination, destination, dst_zone
-            ):
+        zones = (src[0] if src else None), (dst[0] if dst else None)
+        first_allow: Rule | None = None
+        on_way = self.points_on_way(source, destination)
+        for point in on_way:
+            rules = (rule for rule in self.ordered_rules if rule.point == point.name)
+            rule = self._first_match(rules, source, destination, zones, protocol, port)
+            if rule is None:
+                if point.default_action == "deny":
+                    return Decision("deny", None, point.name)
+            elif rule.action == "deny":
+                return Decision("deny", rule)
+            elif first_allow is None:
+                first_allow = rule
+        if self.has_unbound_rules:
+            unbound = (rule for rule in self.ordered_rules if not rule.point)
+            rule = self._first_match(unbound, source, destination, zones, protocol, port)
+            if rule is not None:
                 return Decision(rule.action, rule)
-        if src_zone is not None and src_zone == dst_zone:
+        elif on_way:
+            return Decision("allow", first_allow)
+        if zones[0] is not None and zones[0] == zones[1]:
             return Decision(self.intra_zone, None)
         return Decision(self.default_action, None)
 

@@ -84,6 +84,10 @@ class ChangedFlow:
     """The proposed rule that decides it (``None``: the proposal's intra-zone or default action)."""
     clinical: str | None = None
     """Why it is a legitimate clinical flow (``HL7 v2 MLLP (IANA hl7)``...), ``None`` when it is not one."""
+    point_now: str = ""
+    """The ACL binding whose implicit deny decides it today (``rule_now`` is then ``None``)."""
+    point_proposed: str = ""
+    """The same under the proposal."""
 
     @property
     def legitimate_clinical(self) -> bool:
@@ -231,6 +235,8 @@ def _changed(
         packets=totals.packets,
         rule_now=now.rules[index_now] if index_now >= 0 else None,
         rule_proposed=new.rules[index_new] if index_new >= 0 else None,
+        point_now=now.point_of(index_now),
+        point_proposed=new.point_of(index_new),
     )
 
 

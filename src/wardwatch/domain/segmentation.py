@@ -302,7 +302,10 @@ def _flows(
         group = groups.get(group_key)
         if group is None:
             group = groups[group_key] = _FlowGroup()
-            group.rule = rule_label(compiled.rules[flow.rule_index]) if flow.rule_index >= 0 else None
+            if flow.rule_index >= 0:
+                group.rule = rule_label(compiled.rules[flow.rule_index])
+            elif point := compiled.point_of(flow.rule_index):
+                group.rule = f"{point} (no entry matches: implicit deny)"
         group.flows += flow.totals.flows
         group.packets += flow.totals.packets
         group.pairs += 1
@@ -366,17 +369,23 @@ def _rules(compiled: CompiledModel, evaluated: list[EvaluatedFlow], life_critica
     uses: dict[int, _RuleUse] = {}
     zones = [c.zone or "(unplaced)" for c in compiled.classes]
     for flow in evaluated:
-        if flow.rule_index < 0:
+        if flow.rule_index < 0 and not compiled.points:
             continue
-        use = uses.get(flow.rule_index)
-        if use is None:
-            use = uses[flow.rule_index] = _RuleUse()
         client, server, protocol, port = flow.key
-        use.flows += flow.totals.flows
-        use.services[(protocol, port)] = use.services.get((protocol, port), 0) + flow.totals.flows
-        use.source_zones.add(zones[flow.source_class])
-        use.destination_zones.add(zones[flow.destination_class])
-        use.life_critical = use.life_critical or client in life_critical or server in life_critical
+        indexes = (
+            compiled.rules_used(flow.source_class, flow.destination_class, protocol, port)
+            if compiled.points
+            else (flow.rule_index,)
+        )
+        for index in indexes:
+            use = uses.get(index)
+            if use is None:
+                use = uses[index] = _RuleUse()
+            use.flows += flow.totals.flows
+            use.services[(protocol, port)] = use.services.get((protocol, port), 0) + flow.totals.flows
+            use.source_zones.add(zones[flow.source_class])
+            use.destination_zones.add(zones[flow.destination_class])
+            use.life_critical = use.life_critical or client in life_critical or server in life_critical
     out: list[Violation] = []
     for i, rule in enumerate(compiled.rules):
         if rule.action != "allow":

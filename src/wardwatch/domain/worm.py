@@ -113,8 +113,8 @@ def _local_net(address: str) -> tuple[int, int]:
 #: Most target-class numbers kept in :meth:`_Network.reached`'s cache (about 8 bytes each).
 _LIST_CACHE_LIMIT = 20_000_000
 
-_Source = tuple[str | None, str | None, int]
-"""(zone, zone subnet, source mask): the source group of an address."""
+_Source = tuple[str | None, str | None, int, tuple[int, ...]]
+"""(zone, zone subnet, source mask, interfaces behind the filtering devices): the source group of an address."""
 _Iface = tuple[str | None, _Source, int, tuple[int, int]]
 """(zone, source group, target class or -1, local net) of one address."""
 
@@ -155,8 +155,9 @@ class _Network:
         self.intra = model.intra_zone == "allow"
         self.default = model.default_action == "allow" and not block_between_zones
         self.block = block_between_zones
-        self.classes: dict[tuple[str | None, str | None, int], int] = {}
+        self.classes: dict[tuple[str | None, str | None, int, tuple[int, ...]], int] = {}
         self._by_rule: dict[int, int] = {}
+        self._behind: dict[tuple[int, int], int] = {}
         self._same_zone: dict[str, int] = {}
         self._same_subnet: dict[str, int] = {}
         self._reach: dict[_Source, tuple[int, ...]] = {}
@@ -168,11 +169,14 @@ class _Network:
         cls = self.compiled.classes[self.compiled.locate(address)]
         tid = -1
         if target:
-            key = (cls.zone, cls.subnet, cls.destination_mask & self.relevant)
+            key = (cls.zone, cls.subnet, cls.destination_mask & self.relevant, cls.interfaces)
             known = self.classes.get(key)
             if known is None:
                 known = self.classes[key] = len(self.classes)
                 bit, mask = 1 << known, key[2]
+                for d, behind in enumerate(cls.interfaces):
+                    if behind >= 0:
+                        self._behind[(d, behind)] = self._behind.get((d, behind), 0) | bit
                 while mask:
                     low = mask & -mask
                     i = low.bit_length() - 1
@@ -183,20 +187,31 @@ class _Network:
                 if cls.subnet is not None:
                     self._same_subnet[cls.subnet] = self._same_subnet.get(cls.subnet, 0) | bit
             tid = known
-        return cls.zone, (cls.zone, cls.subnet, cls.source_mask & self.relevant), tid, _local_net(address)
+        source = (cls.zone, cls.subnet, cls.source_mask & self.relevant, cls.interfaces)
+        return cls.zone, source, tid, _local_net(address)
 
     def reach(self, source: _Source, served: int) -> int:
         """Target classes (bit set) reached from a source group on at least one port of ``served``."""
         per_port = self._reach.get(source)
         if per_port is None:
-            zone, subnet, src = source
+            zone, subnet, src, interfaces = source
+            compiled = self.compiled
             every = (1 << len(self.classes)) - 1
             same = self._same_zone.get(zone, 0) if zone is not None else 0
             local = self._same_subnet.get(subnet, 0) if subnet is not None else 0  # no firewall in between
             fallback = (same if self.intra else 0) | (every & ~same if self.default else 0)
             out = []
             for service in self.services:
-                undecided, allowed, rules = every & ~local, local if self.intra else 0, src & service
+                undecided, allowed = every & ~local, local if self.intra else 0
+                if compiled.points and undecided:  # every ACL on the way must let it through
+                    denied, on_way = compiled.points_filter(src, interfaces, service, undecided, self._by_rule,
+                                                            self._behind)  # fmt: skip
+                    if not compiled.unbound_mask:
+                        allowed |= on_way & ~denied
+                        undecided &= ~on_way
+                    else:
+                        undecided &= ~denied
+                rules = src & service & compiled.unbound_mask
                 while rules and undecided:
                     low = rules & -rules
                     i = low.bit_length() - 1

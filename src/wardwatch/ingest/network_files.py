@@ -7,7 +7,10 @@ anything, so one bad file raises :class:`~wardwatch.ingest.errors.IngestError` a
 - zones, conduits, placement and ``intra_zone`` come from the YAML file(s) (a zone defined twice is an error;
   rules may name zones defined in any of the YAML files);
 - rules come from every file, appended in the order the files are given, and are renumbered so ``order`` is
-  global;
+  global; a rule keeps the enforcement point it is bound to (:attr:`~wardwatch.domain.netmodel.Rule.point`);
+- each Cisco configuration that binds ACLs to interfaces adds its device (routes) and its enforcement points
+  (:attr:`~wardwatch.domain.netmodel.NetworkModel.devices`, :attr:`~wardwatch.domain.netmodel.NetworkModel.points`);
+  two configurations of one device name (``hostname``) are an error, so point names are unique;
 - the default action is the YAML ``default:`` when one file sets it, else the first iptables FORWARD policy,
   else ``deny``.
 """
@@ -20,7 +23,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Final, Literal
 
-from wardwatch.domain.netmodel import Action, Conduit, NetworkModel, PlacementRule, Rule, Zone
+from wardwatch.domain.netmodel import (
+    Action,
+    Conduit,
+    EnforcementPoint,
+    FilterDevice,
+    NetworkModel,
+    PlacementRule,
+    Rule,
+    Zone,
+)
 from wardwatch.ingest.cisco_acl import read_cisco_acls
 from wardwatch.ingest.errors import IngestError
 from wardwatch.ingest.iptables import read_iptables
@@ -70,6 +82,9 @@ def read_network(paths: Iterable[str | Path]) -> NetworkModel:
         raise IngestError("(no files)", "no network files were given", tip=_TIP)
     yamls: list[YamlNetwork] = []
     rules: list[Rule] = []
+    devices: dict[str, tuple[FilterDevice, Path]] = {}
+    points: list[EnforcementPoint] = []
+    notes: list[str] = []
     firewall_default: Action | None = None
     for path in files:
         kind = detect_network_kind(path)
@@ -80,10 +95,20 @@ def read_network(paths: Iterable[str | Path]) -> NetworkModel:
         elif kind == "iptables":
             firewall = read_iptables(path)
             rules.extend(firewall.rules)
+            notes.extend(firewall.notes)
             if firewall_default is None:
                 firewall_default = firewall.default_action
         elif kind == "cisco":
-            rules.extend(read_cisco_acls(path).rules)
+            cisco = read_cisco_acls(path)
+            for device in cisco.devices:
+                if device.name in devices:
+                    both = f"({devices[device.name][1]} and {path})"
+                    message = f"two configurations are both hostname {device.name} {both}"
+                    raise IngestError(str(path), message, tip="give each device once")
+                devices[device.name] = (device, path)
+            rules.extend(cisco.rules)
+            points.extend(cisco.points)
+            notes.extend(cisco.notes)
         else:
             raise IngestError(str(path), "is not a recognised network file", tip=_TIP)
     zones = _zones(yamls)
@@ -101,6 +126,9 @@ def read_network(paths: Iterable[str | Path]) -> NetworkModel:
         conduits=tuple(conduits),
         placement=tuple(placement),
         sources=tuple(str(p) for p in files),
+        devices=tuple(device for device, _ in devices.values()),
+        points=tuple(points),
+        notes=tuple(notes),
     )
 
 

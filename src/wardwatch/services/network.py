@@ -72,6 +72,12 @@ class NetworkImport:
     default_action: str
     changed: bool
     """False when the same files in the same order were already the model."""
+    bindings: int = 0
+    """ACLs bound to an interface and direction (enforcement points)."""
+    devices: int = 0
+    """Routers, switches and firewalls whose bindings were placed by their routes."""
+    notes: tuple[str, ...] = ()
+    """What the readers skipped or approximated."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -81,6 +87,9 @@ class NetworkImport:
             "rules": self.rules,
             "default_action": self.default_action,
             "changed": self.changed,
+            "bindings": self.bindings,
+            "devices": self.devices,
+            "notes": list(self.notes),
         }
 
 
@@ -115,7 +124,8 @@ def import_network(engine: Engine, paths: Sequence[str | Path]) -> NetworkImport
             connection.execute(delete(network_files))
             connection.execute(network_files.insert(), rows)
     stored = tuple(stored_network_files(engine))
-    return NetworkImport(stored, len(model.zones), len(model.rules), model.default_action, changed)
+    return NetworkImport(stored, len(model.zones), len(model.rules), model.default_action, changed,
+                         len(model.points), len(model.devices), model.notes)  # fmt: skip
 
 
 def stored_network_files(engine: Engine) -> list[StoredNetworkFile]:

@@ -326,8 +326,8 @@ def _flow_json(flow: policy_sim.ChangedFlow) -> dict[str, Any]:
         "client": flow.client, "server": flow.server, "protocol": flow.protocol, "port": flow.port,
         "application": flow.application, "from_zone": flow.source_zone, "to_zone": flow.destination_zone,
         "flows": flow.flows, "packets": flow.packets, "clinical": flow.clinical,
-        "rule_now": flow.rule_now.name or flow.rule_now.origin if flow.rule_now else None,
-        "rule_proposed": flow.rule_proposed.name or flow.rule_proposed.origin if flow.rule_proposed else None,
+        "rule_now": _rule_text(flow.rule_now, flow.point_now),
+        "rule_proposed": _rule_text(flow.rule_proposed, flow.point_proposed),
     }  # fmt: skip
 
 
@@ -356,3 +356,10 @@ def simulate_policy(engine: Engine, paths: Sequence[str | Path]) -> dict[str, An
         "paths_cut": change.cut if change else None,
         "skipped": impact.skipped,
     }  # fmt: skip
+
+
+def _rule_text(rule: Rule | None, point: str) -> str | None:
+    """A rule's name (or origin), an ACL's implicit deny, or ``None`` for the intra-zone/default action."""
+    if rule is not None:
+        return rule.name or rule.origin
+    return f"{point} (implicit deny)" if point else None

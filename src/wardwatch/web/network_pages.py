@@ -51,7 +51,8 @@ def network_page(request: Request) -> Response:
             entry = [z.name for z in model.zones if z.entry_point or z.kind in catalog.entry_kinds]
             context.update(
                 zones=model.zones, entry_zones=entry, criticalities=list(catalog.impact),
-                files=stored_network_files(engine), rules=len(model.rules),
+                files=stored_network_files(engine), rules=len(model.rules), bindings=model.points,
+                binding_entries=model.point_rule_counts(), notes=model.notes,
             )  # fmt: skip
             if view == "violations":
                 report = analysis.check(engine)

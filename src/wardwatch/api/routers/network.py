@@ -94,9 +94,13 @@ def get_model(engine: EngineDep, principal: Reader) -> NetworkModelOut:
               "imported_at": f.imported_at} for f in stored_network_files(engine)]  # fmt: skip
     zones = [{"name": z.name, "kind": z.kind, "subnets": list(z.subnets), "vlans": list(z.vlans), "site": z.site,
               "entry_point": z.entry_point, "description": z.description} for z in model.zones]  # fmt: skip
+    counts = model.point_rule_counts()
+    bindings = [{"name": p.name, "device": p.device, "interface": p.interface, "direction": p.direction,
+                 "acl": p.acl, "entries": counts[p.name], "origin": p.origin} for p in model.points]  # fmt: skip
     return NetworkModelOut.model_validate({
         "files": files, "zones": zones, "rules": len(model.rules), "conduits": len(model.conduits),
-        "default_action": model.default_action, "intra_zone": model.intra_zone,
+        "default_action": model.default_action, "intra_zone": model.intra_zone, "bindings": bindings,
+        "notes": list(model.notes),
     })  # fmt: skip
 
 

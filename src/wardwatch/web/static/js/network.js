@@ -275,7 +275,7 @@ function importView(form) {
     status("import-status", "Importing…");
     try {
       const report = await api("/api/network/model", { method: "POST", body: new FormData(form) });
-      status("import-status", (report.changed ? "Imported: " : "Unchanged: ") + report.zones + " zones, " + report.rules + " rules. Reloading…");
+      status("import-status", (report.changed ? "Imported: " : "Unchanged: ") + report.zones + " zones, " + report.rules + " rules" + (report.bindings ? ", " + report.bindings + " ACL bindings" : "") + (report.notes && report.notes.length ? " (" + report.notes.length + " notes)" : "") + ". Reloading…");
       setTimeout(() => window.location.reload(), 800);
     } catch (error) {
       status("import-status", "Refused: " + error.message);
