@@ -175,9 +175,10 @@ def _random_model(rng: random.Random, bound: bool = False) -> NetworkModel:
         # Two filtering devices: a core L3 switch routing the zones (a host route and a v6 route among them, no
         # default route) and an edge firewall with inside/outside (default route); ACLs bound in and out.
         devices = (
-            FilterDevice("core", (Route("10.1.0.0/16", "vl1"), Route("10.2.0.0/24", "vl1"), Route("10.3.0.0/24", "vl3"),
-                                  Route("10.4.0.0/16", "vl4"), Route("10.4.8.0/24", "vl8"), Route("10.3.0.20/32", "vl8"),
-                                  Route("10.6.0.0/24", "vl3"), Route("fd00:1::/64", "vl4"), Route("10.0.0.0/8", "up"))),
+            FilterDevice("core", (Route("10.1.0.0/16", "vl1"), Route("10.2.0.0/24", "vl1"),
+                                  Route("10.3.0.0/24", "vl3"), Route("10.4.0.0/16", "vl4"), Route("10.4.8.0/24", "vl8"),
+                                  Route("10.3.0.20/32", "vl8"), Route("10.6.0.0/24", "vl3"),
+                                  Route("fd00:1::/64", "vl4"), Route("10.0.0.0/8", "up"))),
             FilterDevice("edge", (Route("10.0.0.0/8", "inside"), Route("0.0.0.0/0", "outside"),
                                   Route("192.168.0.0/16", "dmz"))),
             FilterDevice("idle", (Route("172.16.0.0/12", "a"),)),  # binds nothing: filters nothing
@@ -186,7 +187,7 @@ def _random_model(rng: random.Random, bound: bool = False) -> NetworkModel:
             EnforcementPoint(f"{dev} {iface} {way}", dev, iface, way, default_action=rng.choice(["deny", "allow"]))
             for dev, iface, way in [("core", "vl1", "in"), ("core", "vl4", "out"), ("core", "vl8", "in"),
                                     ("core", "vl8", "out"), ("edge", "outside", "in"), ("edge", "inside", "in"),
-                                    ("edge", "dmz", "out"), ("core", "gone", "in")]
+                                    ("edge", "dmz", "out"), ("core", "gone", "in"), ("edge", "*", "in")]
         )  # fmt: skip
         names = [pt.name for pt in points] + ([""] if rng.random() < 0.5 else [])
         rules = [replace(rule, point=rng.choice(names)) for rule in rules]

@@ -262,7 +262,7 @@ def _random_network(rng: random.Random, bound: bool = False) -> tuple[NetworkMod
                                          Route("10.3.1.0/24", "v4"))),)  # fmt: skip
         points = tuple(
             EnforcementPoint(f"core {iface} {way}", "core", iface, way, default_action=rng.choice(("deny", "allow")))
-            for iface, way in [("v0", "in"), ("v1", "in"), ("v2", "out"), ("v3", "in"), ("v4", "out")]
+            for iface, way in [("v0", "in"), ("v1", "in"), ("v2", "out"), ("v3", "in"), ("v4", "out"), ("*", "in")]
         )
         names = [point.name for point in points] + ([""] if rng.random() < 0.5 else [])
         rules = tuple(replace(rule, point=rng.choice(names)) for rule in rules)

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from wardwatch.domain.netmodel import ANY, Action, Decision, NetworkModel, Rule, ip_int
+from wardwatch.domain.netmodel import ANY, ANY_INTERFACE, Action, Decision, NetworkModel, Rule, ip_int
 
 __all__ = [
     "INTRA_ZONE",
@@ -185,9 +185,14 @@ class CompiledModel:
                 self._routes[d][_strict_span(route.network)] = names.index(route.interface)
         self.bindings: dict[tuple[int, int, str], list[int]] = {}
         """(device, interface, ``in``/``out``) -> the points bound there, in model order."""
+        self.through: dict[int, list[int]] = {}
+        """Device -> its :data:`ANY_INTERFACE` points (every packet through the device meets them)."""
         for p, point in enumerate(self.points):
             d = dev_index.get(point.device)
             if d is None:
+                continue
+            if point.interface == ANY_INTERFACE:
+                self.through.setdefault(d, []).append(p)
                 continue
             names = self.interfaces[d]
             if point.interface not in names:
@@ -370,6 +375,7 @@ class CompiledModel:
             out: list[int] = []
             for d, (a, b) in enumerate(zip(source, destination, strict=True)):
                 if a >= 0 and b >= 0 and a != b:
+                    out += self.through.get(d, ())
                     out += self.bindings.get((d, a, "in"), ())
                     out += self.bindings.get((d, b, "out"), ())
             found = self._ways[key] = tuple(sorted(out))
@@ -488,7 +494,7 @@ class CompiledModel:
             routed &= candidates
             if not routed:
                 continue
-            sweeps = [(p, routed) for p in self.bindings.get((d, a, "in"), ())]
+            sweeps = [(p, routed) for p in (*self.through.get(d, ()), *self.bindings.get((d, a, "in"), ()))]
             for (dev, iface, direction), points in self.bindings.items():
                 if dev == d and direction == "out" and iface != a:
                     way = behind.get((d, iface), 0) & candidates

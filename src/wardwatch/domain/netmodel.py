@@ -36,6 +36,7 @@ from typing import Literal
 
 __all__ = [
     "ANY",
+    "ANY_INTERFACE",
     "Action",
     "Conduit",
     "Decision",
@@ -55,6 +56,9 @@ __all__ = [
 ]
 
 ANY = "any"
+ANY_INTERFACE = "*"
+"""The interface of an :class:`EnforcementPoint` that filters every packet through its device whatever interface it
+enters by (a Linux firewall's FORWARD chain); its direction is ``in``."""
 Action = Literal["allow", "deny"]
 Protocol = Literal["tcp", "udp", "icmp", "any"]
 Direction = Literal["in", "out"]
@@ -176,6 +180,7 @@ class EnforcementPoint:
     """Unique in the model: ``dist-sw01 Vlan20 in``."""
     device: str
     interface: str
+    """An interface of the device, or :data:`ANY_INTERFACE` (every packet through the device, direction ``in``)."""
     direction: Direction
     acl: str = ""
     default_action: Action = "deny"
@@ -380,7 +385,7 @@ class NetworkModel:
         out: list[EnforcementPoint] = []
         for point in self.points:
             way = sides.get(point.device)
-            if way is not None and point.interface == way[0 if point.direction == "in" else 1]:
+            if way is not None and point.interface in (ANY_INTERFACE, way[0 if point.direction == "in" else 1]):
                 out.append(point)
         return tuple(out)
 

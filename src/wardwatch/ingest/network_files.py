@@ -11,12 +11,16 @@ anything, so one bad file raises :class:`~wardwatch.ingest.errors.IngestError` a
 - each Cisco configuration that binds ACLs to interfaces adds its device (routes) and its enforcement points
   (:attr:`~wardwatch.domain.netmodel.NetworkModel.devices`, :attr:`~wardwatch.domain.netmodel.NetworkModel.points`);
   two configurations of one device name (``hostname``) are an error, so point names are unique;
-- the default action is the YAML ``default:`` when one file sets it, else the first iptables FORWARD policy,
-  else ``deny``.
+- a YAML ``devices:`` entry names an iptables file of the same import and what is behind each interface of that
+  firewall: the file's FORWARD chain becomes one enforcement point (``NAME FORWARD``, every packet through the
+  device, its policy as the implicit action) instead of unbound rules;
+- the default action is the YAML ``default:`` when one file sets it, else the FORWARD policy of the first
+  iptables file not described as a device, else ``deny``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -24,19 +28,21 @@ from pathlib import Path
 from typing import Final, Literal
 
 from wardwatch.domain.netmodel import (
+    ANY_INTERFACE,
     Action,
     Conduit,
     EnforcementPoint,
     FilterDevice,
     NetworkModel,
     PlacementRule,
+    Route,
     Rule,
     Zone,
 )
 from wardwatch.ingest.cisco_acl import read_cisco_acls
 from wardwatch.ingest.errors import IngestError
 from wardwatch.ingest.iptables import read_iptables
-from wardwatch.ingest.netyaml import YamlNetwork, load_network_yaml
+from wardwatch.ingest.netyaml import YamlDevice, YamlNetwork, load_network_yaml
 
 __all__ = ["NetworkKind", "detect_network_kind", "read_network"]
 
@@ -81,32 +87,28 @@ def read_network(paths: Iterable[str | Path]) -> NetworkModel:
     if not files:
         raise IngestError("(no files)", "no network files were given", tip=_TIP)
     yamls: list[YamlNetwork] = []
-    rules: list[Rule] = []
+    per_file: list[list[Rule]] = []
+    firewalls: dict[str, tuple[int, Action | None]] = {}
+    """iptables file name -> (index in ``files``, FORWARD policy)."""
     devices: dict[str, tuple[FilterDevice, Path]] = {}
     points: list[EnforcementPoint] = []
     notes: list[str] = []
-    firewall_default: Action | None = None
-    for path in files:
+    for index, path in enumerate(files):
         kind = detect_network_kind(path)
         if kind == "yaml":
             loaded = load_network_yaml(path)
             yamls.append(loaded)
-            rules.extend(loaded.model.rules)
+            per_file.append(list(loaded.model.rules))
         elif kind == "iptables":
             firewall = read_iptables(path)
-            rules.extend(firewall.rules)
+            per_file.append(list(firewall.rules))
             notes.extend(firewall.notes)
-            if firewall_default is None:
-                firewall_default = firewall.default_action
+            firewalls.setdefault(path.name, (index, firewall.default_action))
         elif kind == "cisco":
             cisco = read_cisco_acls(path)
             for device in cisco.devices:
-                if device.name in devices:
-                    both = f"({devices[device.name][1]} and {path})"
-                    message = f"two configurations are both hostname {device.name} {both}"
-                    raise IngestError(str(path), message, tip="give each device once")
-                devices[device.name] = (device, path)
-            rules.extend(cisco.rules)
+                _add_device(devices, device, path)
+            per_file.append(list(cisco.rules))
             points.extend(cisco.points)
             notes.extend(cisco.notes)
         else:
@@ -115,13 +117,37 @@ def read_network(paths: Iterable[str | Path]) -> NetworkModel:
     known = {zone.name for zone in zones}
     for loaded in yamls:
         loaded.check_zone_refs(known)
+    bound: set[int] = set()
+    for loaded in yamls:
+        for described in loaded.devices:
+            source = loaded.model.sources[0]
+            found = firewalls.get(described.file)
+            if found is None:
+                raise IngestError(
+                    source, f"{described.where}.file: {described.file} is not an iptables-save file of this import",
+                    tip="give the firewall's iptables-save file in the same import (Cisco configurations describe "
+                    "their own interfaces)",
+                )  # fmt: skip
+            index, policy = found
+            if index in bound:
+                raise IngestError(source, f"{described.where}.file: {described.file} is already a device's file",
+                                  tip="describe each firewall once")  # fmt: skip
+            bound.add(index)
+            device = FilterDevice(described.name, _routes(described, zones, source), f"{source} {described.where}")
+            _add_device(devices, device, Path(source))
+            point = EnforcementPoint(f"{described.name} FORWARD", described.name, ANY_INTERFACE, "in", "FORWARD",
+                                     policy or "deny", f"{files[index].name}")  # fmt: skip
+            points.append(point)
+            per_file[index] = [replace(rule, point=point.name) for rule in per_file[index]]
+    unbound_policies = [policy for name, (index, policy) in firewalls.items() if index not in bound and policy]
     chosen = [y.model.default_action for y in yamls if y.default_given]
     conduits: list[Conduit] = [c for y in yamls for c in y.model.conduits]
     placement: list[PlacementRule] = [p for y in yamls for p in y.model.placement]
+    rules = [rule for file_rules in per_file for rule in file_rules]
     return NetworkModel(
         zones=zones,
         rules=tuple(replace(rule, order=i) for i, rule in enumerate(rules)),
-        default_action=chosen[0] if chosen else firewall_default or "deny",
+        default_action=chosen[0] if chosen else (unbound_policies[0] if unbound_policies else "deny"),
         intra_zone=yamls[0].model.intra_zone if yamls else "allow",
         conduits=tuple(conduits),
         placement=tuple(placement),
@@ -130,6 +156,31 @@ def read_network(paths: Iterable[str | Path]) -> NetworkModel:
         points=tuple(points),
         notes=tuple(notes),
     )
+
+
+def _add_device(devices: dict[str, tuple[FilterDevice, Path]], device: FilterDevice, path: Path) -> None:
+    if device.name in devices:
+        both = f"({devices[device.name][1]} and {path})"
+        raise IngestError(str(path), f"two configurations are both hostname {device.name} {both}",
+                          tip="give each device once")  # fmt: skip
+    devices[device.name] = (device, path)
+
+
+def _routes(described: YamlDevice, zones: tuple[Zone, ...], source: str) -> tuple[Route, ...]:
+    """The routes of a device described in the YAML: each zone named behind an interface stands for its subnets."""
+    by_name = {zone.name: zone for zone in zones}
+    out: dict[Route, None] = {}
+    for iface, refs in described.interfaces:
+        for ref in refs:
+            zone = by_name.get(ref)
+            if zone is not None:
+                if not zone.subnets:
+                    raise IngestError(source, f"{described.where}.interfaces.{iface}: zone '{ref}' has no subnets",
+                                      tip="give the zone its subnets, or write CIDRs")  # fmt: skip
+                out.update({Route(cidr, iface): None for cidr in zone.subnets})
+            else:
+                out[Route(str(ipaddress.ip_network(ref, strict=False)), iface)] = None
+    return tuple(out)
 
 
 def _zones(yamls: list[YamlNetwork]) -> tuple[Zone, ...]:

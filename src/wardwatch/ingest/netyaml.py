@@ -24,7 +24,7 @@ from wardwatch.ingest._bounded import MIB
 from wardwatch.ingest._yamlread import read_yaml_document
 from wardwatch.ingest.errors import IngestError
 
-__all__ = ["MAX_YAML_BYTES", "SERVICE_PORTS", "YamlNetwork", "load_network_yaml", "read_network_yaml"]
+__all__ = ["MAX_YAML_BYTES", "SERVICE_PORTS", "YamlDevice", "YamlNetwork", "load_network_yaml", "read_network_yaml"]
 
 MAX_YAML_BYTES: Final = 16 * MIB
 """Largest network YAML accepted: far above any hand-written model."""
@@ -53,13 +53,28 @@ SERVICE_PORTS: Final[Mapping[str, tuple[PortRange, ...]]] = {
 }
 """Service names a rule or conduit may use in ``ports`` (docs/network.md has the table)."""
 
-_TOP_KEYS = ("zones", "rules", "default", "intra_zone", "conduits", "placement")
+_TOP_KEYS = ("zones", "rules", "default", "intra_zone", "conduits", "placement", "devices")
+_DEVICE_KEYS = ("name", "file", "interfaces", "description")
 _ZONE_KEYS = ("name", "kind", "subnets", "vlans", "site", "description", "entry_point")
 _RULE_KEYS = ("name", "action", "from", "to", "protocol", "ports", "description")
 _CONDUIT_KEYS = ("from", "to", "protocol", "ports", "description")
 _PROTOCOLS: Final[tuple[Protocol, ...]] = ("tcp", "udp", "icmp", "any")
 _ACTIONS: Final[tuple[Action, ...]] = ("allow", "deny")
 _TIP = "see the network YAML format in docs/network.md"
+
+
+@dataclass(frozen=True, slots=True)
+class YamlDevice:
+    """A firewall described in the YAML: which of the imported files holds its rules and what is behind each of its
+    interfaces, so that its rules filter only the packets that go through it."""
+
+    name: str
+    file: str
+    """The name of the imported file with its rules (an ``iptables-save`` file)."""
+    interfaces: tuple[tuple[str, tuple[str, ...]], ...]
+    """(interface, zone names and CIDRs behind it); ``0.0.0.0/0`` is the default route."""
+    where: str
+    """The place in the YAML (``devices[0]``) for error messages and evidence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +86,7 @@ class YamlNetwork:
     """The file set ``default:`` (otherwise ``model.default_action`` is the built-in ``deny``)."""
     zone_refs: tuple[tuple[str, str], ...]
     """(zone name, place in the YAML) for every zone a rule or conduit names, to check against all files' zones."""
+    devices: tuple[YamlDevice, ...] = ()
 
     def check_zone_refs(self, known: set[str]) -> None:
         """Raise :class:`IngestError` for the first zone name used here that is not in ``known``."""
@@ -164,6 +180,13 @@ class _Checker:
             self.conduit(c, f"conduits[{i}]") for i, c in enumerate(self.items(top.get("conduits"), "conduits"))
         )
         placement = self.placement(top.get("placement"))
+        devices = tuple(
+            self.device(d, f"devices[{i}]") for i, d in enumerate(self.items(top.get("devices"), "devices"))
+        )
+        names = [device.name for device in devices]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise self.error(f"devices[{i}].name", f"device '{name}' is described twice", tip="describe it once")
         model = NetworkModel(
             zones=zones,
             rules=rules,
@@ -173,7 +196,30 @@ class _Checker:
             placement=placement,
             sources=(str(self.path),),
         )
-        return YamlNetwork(model, top.get("default") is not None, tuple(self.zone_refs))
+        return YamlNetwork(model, top.get("default") is not None, tuple(self.zone_refs), devices)
+
+    def device(self, value: object, where: str) -> YamlDevice:
+        fields = self.mapping(value, where, _DEVICE_KEYS)
+        name = self.text(fields.get("name"), f"{where}.name", required=True)
+        file = self.text(fields.get("file"), f"{where}.file", required=True)
+        interfaces = fields.get("interfaces")
+        if not isinstance(interfaces, dict) or not interfaces:
+            example = "e.g. interfaces: {eth0: [enterprise], eth1: [10.30.0.0/16], eth2: [0.0.0.0/0]}"
+            raise self.error(f"{where}.interfaces", "should map each interface to the zones or CIDRs behind it",
+                             tip=example)  # fmt: skip
+        self.tick(len(interfaces))
+        out: list[tuple[str, tuple[str, ...]]] = []
+        for iface, behind in interfaces.items():
+            here = f"{where}.interfaces.{iface}"
+            if not isinstance(iface, str) or not iface.strip() or iface.strip() == "*":
+                raise self.error(here, f"{iface!r} is not an interface name")
+            refs = self.refs(behind, here)
+            if refs == (ANY,):
+                raise self.error(
+                    here, "cannot be any", tip="write the zones or CIDRs behind it; 0.0.0.0/0 for the default route"
+                )
+            out.append((iface.strip(), refs))
+        return YamlDevice(name, file, tuple(out), where)
 
     def zone(self, value: object, where: str) -> Zone:
         fields = self.mapping(value, where, _ZONE_KEYS)
