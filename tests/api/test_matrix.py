@@ -72,6 +72,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/users/{username}/disable", _P.USERS_ADMIN, params={"username": "NEW_USER"}),
     Route("POST", "/api/users/{username}/tokens", None, ok=201, params={"username": "SELF"}, body="token"),
     Route("GET", "/api/audit", _P.AUDIT_READ),
+    Route("GET", "/api/audit/verify", _P.AUDIT_READ),
     Route("GET", "/api/reports/{name}", _P.REPORTS_READ, params={"name": "board"}),
     Route("GET", "/api/reports/{name}", _P.AUDIT_READ, params={"name": "audit"}),
     Route("GET", "/api/exports/{what}", _P.DEVICES_READ, params={"what": "devices"}),

@@ -8,7 +8,20 @@ import sys
 import typer
 
 from wardwatch import __version__
-from wardwatch.cli import alarms, devices, discover, intel, inventory, network, report, risk, serve, simulate, users
+from wardwatch.cli import (
+    alarms,
+    audit,
+    devices,
+    discover,
+    intel,
+    inventory,
+    network,
+    report,
+    risk,
+    serve,
+    simulate,
+    users,
+)
 from wardwatch.cli._context import configure_logging, engine, run, settings, stderr, stdout
 from wardwatch.store.database import head_revision, migrate
 
@@ -31,6 +44,7 @@ app.add_typer(risk.app, name="risk")
 app.add_typer(network.app, name="network")
 app.add_typer(alarms.app, name="alarms")
 app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
 app.command("serve")(serve.serve)
 app.command("report")(report.report)
 

@@ -413,9 +413,11 @@ audit_log = Table(
     Column("outcome", String(20), nullable=False),
     Column("detail", Text),
     Column("address", String(45)),
+    Column("prev_hash", String(64), nullable=False),  # hex SHA-256 of the entry before (64 zeros for the first)
+    Column("entry_hash", String(64), nullable=False),  # hex SHA-256 of prev_hash + this entry (services.audit)
 )
 """Who did what, when, to what, and whether it worked.  Append-only: the migration adds triggers that refuse
-UPDATE and DELETE on both databases."""
+UPDATE and DELETE on both databases; and hash-chained, so a change made behind the triggers' back is found."""
 
 jobs = Table(
     "jobs",
