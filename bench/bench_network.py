@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import gc
 import json
 import math
@@ -50,7 +51,14 @@ sys.path.insert(0, str(ROOT / "src"))
 from wardwatch import reference, simulate  # noqa: E402
 from wardwatch.domain import attack_paths, policy_sim, segmentation, worm  # noqa: E402
 from wardwatch.domain.net_reach import Reachability, address_key  # noqa: E402
-from wardwatch.domain.netmodel import HostFacts, NetworkModel, ObservedFlow  # noqa: E402
+from wardwatch.domain.netmodel import (  # noqa: E402
+    EnforcementPoint,
+    FilterDevice,
+    HostFacts,
+    NetworkModel,
+    ObservedFlow,
+    Route,
+)
 from wardwatch.simulate import load_catalog  # noqa: E402
 from wardwatch.simulate._network import build_network  # noqa: E402
 
@@ -201,6 +209,31 @@ def _flows(
         picks = [int(len(convs) * rng.random() ** 1.5) for _ in range(extra)]
         flows += [ObservedFlow(*convs[k][:4], convs[k][4], 1 + (n * 7919) % 500) for n, k in enumerate(picks)]
     return flows[:n_flows]
+
+
+def bind_acls(model: NetworkModel) -> NetworkModel:
+    """A stress variant with ACLs bound to interfaces: one core switch per site with an interface per zone (its
+    subnets) and an uplink with the default route; each rule whose source is one zone moves into the ``in`` ACL of
+    that zone's interface (an implicit deny closes it), the other rules stay unbound.  The decisions differ from
+    the sample's intent (packets must now pass both lists): it measures what bindings cost, not what they allow."""
+    by_site: dict[str, list[Route]] = {}
+    zone_site: dict[str, str] = {}
+    for zone in model.zones:
+        site = zone.site or "main"
+        zone_site[zone.name] = site
+        by_site.setdefault(site, []).extend(Route(cidr, zone.name) for cidr in zone.subnets)
+    devices = tuple(FilterDevice(f"core-{site}", (*routes, Route("0.0.0.0/0", "uplink")))
+                    for site, routes in by_site.items())  # fmt: skip
+    points: dict[str, EnforcementPoint] = {}
+    rules = []
+    for rule in model.rules:
+        zone = rule.source[0] if len(rule.source) == 1 else None
+        if zone in zone_site:
+            name = f"core-{zone_site[zone]} {zone} in"
+            points.setdefault(name, EnforcementPoint(name, f"core-{zone_site[zone]}", zone, "in", zone))
+            rule = dataclasses.replace(rule, point=name)
+        rules.append(rule)
+    return dataclasses.replace(model, rules=tuple(rules), devices=devices, points=tuple(points.values()))
 
 
 # ------------------------------------------------------------------------------------------------ steps
@@ -401,6 +434,8 @@ def main() -> None:
     parser.add_argument("--baseline-budget", type=float, default=150.0,
                         help="skip a baseline sample predicted to take longer than this (s)")  # fmt: skip
     parser.add_argument("--only", choices=STEPS, action="append", help="run only this step (repeatable)")
+    parser.add_argument("--bound", action="store_true",
+                        help="bind rules to per-site core switch interfaces first (what bindings cost)")  # fmt: skip
     parser.add_argument("--profile", choices=STEPS, action="append", help="run this step under cProfile")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     args = parser.parse_args()
@@ -410,6 +445,10 @@ def main() -> None:
     base_rss = rss_mb()
     started = time.perf_counter()
     data = build_inputs(args.size, args.seed, args.flows)
+    if args.bound:
+        data.model = bind_acls(data.model)
+        data.info["bound"] = {"devices": len(data.model.devices), "points": len(data.model.points),
+                              "bound_rules": sum(1 for r in data.model.rules if r.point)}  # fmt: skip
     gc.collect()
     info = {**data.info, "inputs_s": round(time.perf_counter() - started, 1), "python_rss_mb": base_rss,
             "inputs_peak_rss_mb": rss_mb()}  # fmt: skip
@@ -435,7 +474,8 @@ def main() -> None:
                             "ratio_decide": round((base["edges_decide_s"] + base["all_pairs_s"]) / ours)}  # fmt: skip
         print(f"  ratio: {json.dumps(results['ratio'])}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"network-{args.size}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    name = f"network-{args.size}{'-bound' if args.bound else ''}.json"
+    (args.out / name).write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ __all__ = [
     "POINTS_ALLOW",
     "SAME_SUBNET",
     "V6_OFFSET",
+    "Behind",
     "CompiledClass",
     "CompiledModel",
     "address_key",
@@ -120,6 +121,24 @@ class CompiledClass:
     interfaces: tuple[int, ...] = ()
     """Per :attr:`CompiledModel.devices` entry, the index of the interface the addresses are behind (its
     longest-prefix route), ``-1`` when no route of that device covers them."""
+
+
+class Behind:
+    """Which destination classes (bit sets) are behind each interface of each filtering device, for
+    :meth:`CompiledModel.points_filter`; the analyses add their classes as they create them."""
+
+    def __init__(self, devices: int) -> None:
+        self.by_interface: list[dict[int, int]] = [{} for _ in range(devices)]
+        """Per device, interface -> classes behind it."""
+        self.routed: list[int] = [0] * devices
+        """Per device, the classes behind any of its interfaces."""
+
+    def add(self, interfaces: tuple[int, ...], bit: int) -> None:
+        """Record a class (``bit``) with its :attr:`CompiledClass.interfaces`."""
+        for d, iface in enumerate(interfaces):
+            if iface >= 0:
+                self.by_interface[d][iface] = self.by_interface[d].get(iface, 0) | bit
+                self.routed[d] |= bit
 
 
 class CompiledModel:
@@ -198,6 +217,11 @@ class CompiledModel:
             if point.interface not in names:
                 names.append(point.interface)
             self.bindings.setdefault((d, names.index(point.interface), point.direction), []).append(p)
+        self._outs: list[list[tuple[int, list[int]]]] = [[] for _ in self.devices]
+        """Per device, (interface, its ``out`` points)."""
+        for (d, iface, direction), points in self.bindings.items():
+            if direction == "out":
+                self._outs[d].append((iface, points))
         self._ways: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[int, ...]] = {}
 
     def _build_addresses(self) -> None:
@@ -476,28 +500,26 @@ class CompiledModel:
         service_mask: int,
         candidates: int,
         by_rule: Mapping[int, int] | Sequence[int],
-        behind: Mapping[tuple[int, int], int],
+        behind: Behind,
     ) -> tuple[int, int]:
         """(denied, on way): among ``candidates`` (a bit set of destination classes, none in the source's subnet),
         those some enforcement point on the way refuses, and those with at least one point on the way.
-        ``by_rule[i]`` is the bit set of destination classes whose destination side matches rule ``i``;
-        ``behind[(device, interface)]`` those behind that interface of that device (:attr:`CompiledClass.interfaces`).
+        ``by_rule[i]`` is the bit set of destination classes whose destination side matches rule ``i``; ``behind``
+        says which destination classes are behind which interface of each device.  The cost follows the bindings
+        of the devices that route the source and the rules that match it, not the number of classes.
         """
         denied = on_way = 0
         for d, a in enumerate(source):
             if a < 0:
                 continue
-            routed = 0
-            for (dev, iface), bits in behind.items():
-                if dev == d and iface != a:
-                    routed |= bits
-            routed &= candidates
+            here = behind.by_interface[d]
+            routed = behind.routed[d] & ~here.get(a, 0) & candidates
             if not routed:
                 continue
             sweeps = [(p, routed) for p in (*self.through.get(d, ()), *self.bindings.get((d, a, "in"), ()))]
-            for (dev, iface, direction), points in self.bindings.items():
-                if dev == d and direction == "out" and iface != a:
-                    way = behind.get((d, iface), 0) & candidates
+            for iface, points in self._outs[d]:
+                if iface != a:
+                    way = here.get(iface, 0) & candidates
                     if way:
                         sweeps += [(p, way) for p in points]
             for p, way in sweeps:

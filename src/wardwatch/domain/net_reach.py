@@ -32,6 +32,7 @@ from wardwatch.domain.net_compiled import (
     NO_RULE,
     SAME_SUBNET,
     V6_OFFSET,
+    Behind,
     CompiledModel,
     address_key,
     merge_ranges,
@@ -219,7 +220,7 @@ class Reachability:
         self._rule_destinations: list[int] | None = None
         self._zone_destinations: dict[str | None, int] | None = None
         self._subnet_destinations: dict[str, int] | None = None
-        self._behind: dict[tuple[int, int], int] = {}
+        self._behind = Behind(len(self.compiled.devices))
         self.hosts: tuple[HostFacts, ...] = tuple(hosts)
         self.host_keys: list[tuple[int, ...]] = []
         self.host_at: dict[int, int] = {}
@@ -305,7 +306,10 @@ class Reachability:
                 for d, iface in enumerate(cls.interfaces):
                     if iface >= 0:
                         behind.setdefault((d, iface), []).append(cls.id)
-            self._behind = {key: _mask_of(ids, count) for key, ids in behind.items()}
+            for (d, iface), ids in behind.items():
+                mask = _mask_of(ids, count)
+                self._behind.by_interface[d][iface] = mask
+                self._behind.routed[d] |= mask
             self._rule_destinations = [_mask_of(ids, count) for ids in per_rule]
             self._zone_destinations = {zone: _mask_of(ids, count) for zone, ids in per_zone.items()}
             self._subnet_destinations = {subnet: _mask_of(ids, count) for subnet, ids in per_subnet.items()}

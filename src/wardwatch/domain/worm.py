@@ -46,7 +46,7 @@ import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from wardwatch.domain.net_compiled import CompiledModel
+from wardwatch.domain.net_compiled import Behind, CompiledModel
 from wardwatch.domain.netmodel import HostFacts, NetworkModel
 from wardwatch.domain.worm_report import (
     CLINICAL_FUNCTIONS,
@@ -157,7 +157,7 @@ class _Network:
         self.block = block_between_zones
         self.classes: dict[tuple[str | None, str | None, int, tuple[int, ...]], int] = {}
         self._by_rule: dict[int, int] = {}
-        self._behind: dict[tuple[int, int], int] = {}
+        self._behind = Behind(len(self.compiled.devices))
         self._same_zone: dict[str, int] = {}
         self._same_subnet: dict[str, int] = {}
         self._reach: dict[_Source, tuple[int, ...]] = {}
@@ -174,9 +174,7 @@ class _Network:
             if known is None:
                 known = self.classes[key] = len(self.classes)
                 bit, mask = 1 << known, key[2]
-                for d, behind in enumerate(cls.interfaces):
-                    if behind >= 0:
-                        self._behind[(d, behind)] = self._behind.get((d, behind), 0) | bit
+                self._behind.add(cls.interfaces, bit)
                 while mask:
                     low = mask & -mask
                     i = low.bit_length() - 1

@@ -549,3 +549,76 @@ alarm_deliveries = Table(
     UniqueConstraint("source", "recipient", "sent_at"),
 )
 """Observed alarm deliveries (test and heartbeat alarms, probe results); re-importing a file adds nothing twice."""
+
+# --- remediation workflow (revision 0009) -------------------------------------------------------------------------
+
+manufacturer_validations = Table(
+    "manufacturer_validations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("manufacturer", _BYTEWISE(200), nullable=False),
+    Column("model", _BYTEWISE(200), nullable=False),
+    Column("fix", _BYTEWISE(200), nullable=False),  # the patch or version the manufacturer judged
+    Column("status", String(20), nullable=False),  # validated, not-validated, rejected
+    Column("document", Text, nullable=False),  # the source: bulletin title, reference or URL
+    Column("note", Text, nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UTC_DATETIME, nullable=False),
+    UniqueConstraint("manufacturer", "model", "fix"),
+)
+"""Whether a manufacturer validated a patch or version for one model, with its source document."""
+
+remediation_items = Table(
+    "remediation_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", _BYTEWISE(400), nullable=False, unique=True),  # model|manufacturer|model|CVE or device|id|CVE
+    Column("scope", String(10), nullable=False),  # model, device
+    Column("manufacturer", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("device_id", Integer, ForeignKey("devices.id", ondelete="CASCADE"), index=True),  # device scope
+    Column("vulnerability_id", _BYTEWISE(80), nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("devices", Integer, nullable=False),  # how many devices the item covers
+    Column("state", String(30), nullable=False, index=True),
+    Column("priority", String(20), nullable=False),  # SSVC: immediate, out-of-cycle, scheduled, defer
+    Column("opened_at", UTC_DATETIME, nullable=False),
+    Column("due_at", UTC_DATETIME),  # from the SLA of the priority
+    Column("updated_at", UTC_DATETIME, nullable=False),
+    Column("closed_at", UTC_DATETIME),
+    Column("assignee", String(200)),
+    Column("fix", String(200)),  # the patch or version to apply
+    Column("validation_id", Integer, ForeignKey("manufacturer_validations.id", ondelete="SET NULL")),
+    Column("scheduled_for", UTC_DATETIME),
+    Column("controls", Text),  # JSON list of compensating controls (mitigated)
+    Column("acceptance_id", Integer, ForeignKey("risk_acceptances.id", ondelete="SET NULL")),
+)
+"""Remediation work items: one per device model x vulnerability (or per device), through the workflow states."""
+
+remediation_events = Table(
+    "remediation_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("item_id", Integer, ForeignKey("remediation_items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", UTC_DATETIME, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("from_state", String(30)),
+    Column("to_state", String(30), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("detail", Text),  # JSON: what the step recorded (validation, schedule, controls, acceptance)
+)
+"""Every step of every work item: who moved it, when, from which state to which, and why."""
+
+maintenance_windows = Table(
+    "maintenance_windows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("unit", String(200), nullable=False, index=True),
+    Column("starts_at", UTC_DATETIME, nullable=False),
+    Column("ends_at", UTC_DATETIME, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTC_DATETIME, nullable=False),
+)
+"""When a unit can spare devices for patching (agreed with its clinical lead)."""
