@@ -42,6 +42,9 @@ def test_read_only_roles_change_nothing() -> None:
         Permission.RISK_READ,
         Permission.REPORTS_READ,
         Permission.ALARMS_READ,  # the board sees the alarm-assurance status (JOURNEYS 7)
+        Permission.REMEDIATION_READ,  # ... the remediation programme (SLAs, time to remediate)
+        Permission.GOVERNANCE_READ,  # ... framework coverage and gaps
+        Permission.INCIDENTS_READ,  # ... incidents and what was done
     }
 
 

@@ -64,6 +64,19 @@ class Permission(StrEnum):
     """Import alarm topologies and delivery records, run verifications and probes."""
     ALARMS_BUDGET = "alarms:budget"
     """Set and approve alarm delivery budgets (clinicians: their own unit)."""
+    REMEDIATION_READ = "remediation:read"
+    REMEDIATION_TRIAGE = "remediation:triage"
+    """Biomed: triage work items, record manufacturer validations, schedule, apply and verify patches."""
+    REMEDIATION_MITIGATE = "remediation:mitigate"
+    """IT security: apply network mitigations (isolation, ACL, disabled service, monitoring)."""
+    REMEDIATION_SIGNOFF = "remediation:signoff"
+    """Clinicians: sign off the clinical downtime a patch needs (their own unit)."""
+    GOVERNANCE_READ = "governance:read"
+    TRAINING_WRITE = "training:write"
+    """Record who completed which cybersecurity training."""
+    INCIDENTS_READ = "incidents:read"
+    INCIDENTS_WRITE = "incidents:write"
+    """Open incidents from playbooks and record what was done."""
     DASHBOARD_EXECUTIVE = "dashboard:executive"
     DASHBOARD_BIOMED = "dashboard:biomed"
     DASHBOARD_ITSEC = "dashboard:itsec"
@@ -82,21 +95,28 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.BIOMED: frozenset({
         _P.DEVICES_READ, _P.OBSERVATIONS_READ, _P.FLOWS_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.JOBS_READ,
         _P.INVENTORY_WRITE, _P.DISCOVERY_WRITE, _P.INTEL_WRITE, _P.DASHBOARD_BIOMED, _P.REPORTS_READ,
-        _P.NETWORK_READ, _P.ALARMS_READ, _P.ALARMS_WRITE,
+        _P.NETWORK_READ, _P.ALARMS_READ, _P.ALARMS_WRITE, _P.REMEDIATION_READ, _P.REMEDIATION_TRIAGE,
+        _P.INCIDENTS_READ, _P.INCIDENTS_WRITE,
     }),
     Role.ITSEC: frozenset({
         _P.DEVICES_READ, _P.OBSERVATIONS_READ, _P.FLOWS_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.RISK_ACCEPT,
         _P.JOBS_READ, _P.DISCOVERY_WRITE, _P.INTEL_WRITE, _P.DASHBOARD_ITSEC, _P.REPORTS_READ, _P.NETWORK_READ,
-        _P.NETWORK_WRITE, _P.ALARMS_READ, _P.ALARMS_WRITE,
+        _P.NETWORK_WRITE, _P.ALARMS_READ, _P.ALARMS_WRITE, _P.REMEDIATION_READ, _P.REMEDIATION_MITIGATE,
+        _P.INCIDENTS_READ, _P.INCIDENTS_WRITE,
     }),
     Role.CLINICIAN: frozenset({
         _P.DEVICES_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.DASHBOARD_CLINICIAN, _P.ALARMS_READ, _P.ALARMS_BUDGET,
+        _P.REMEDIATION_READ, _P.REMEDIATION_SIGNOFF, _P.INCIDENTS_READ,
     }),
     Role.COMPLIANCE: frozenset({
         _P.DEVICES_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.JOBS_READ, _P.AUDIT_READ, _P.DASHBOARD_COMPLIANCE,
-        _P.REPORTS_READ, _P.ALARMS_READ,
+        _P.REPORTS_READ, _P.ALARMS_READ, _P.REMEDIATION_READ, _P.GOVERNANCE_READ, _P.TRAINING_WRITE,
+        _P.INCIDENTS_READ,
     }),
-    Role.EXECUTIVE: frozenset({_P.RISK_READ, _P.DASHBOARD_EXECUTIVE, _P.REPORTS_READ, _P.ALARMS_READ}),
+    Role.EXECUTIVE: frozenset({
+        _P.RISK_READ, _P.DASHBOARD_EXECUTIVE, _P.REPORTS_READ, _P.ALARMS_READ, _P.REMEDIATION_READ,
+        _P.GOVERNANCE_READ, _P.INCIDENTS_READ,
+    }),
     Role.AUDITOR: _READS,
 }  # fmt: skip
 
