@@ -24,8 +24,11 @@ from wardwatch.api.routers import (
     devices,
     discovery,
     flows,
+    governance,
+    incidents,
     jobs,
     network,
+    remediation,
     reports,
     risk,
     uploads,
@@ -44,6 +47,9 @@ logger = logging.getLogger(__name__)
 #: Every API router (the web UI's router is added after them).
 ROUTERS = (
     auth.router,
+    remediation.router,
+    governance.router,
+    incidents.router,
     dashboards.router,
     devices.router,
     discovery.router,
@@ -82,7 +88,16 @@ def _warm(index: SearchIndex) -> None:
 
 def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     """The API and web UI on the configured database (which must be initialised)."""
-    from wardwatch.web import alarm_pages, findings_pages, network_pages, risk_pages, users_pages  # noqa: PLC0415
+    from wardwatch.web import (  # noqa: PLC0415
+        alarm_pages,
+        findings_pages,
+        governance_pages,
+        incidents_pages,
+        network_pages,
+        remediation_pages,
+        risk_pages,
+        users_pages,
+    )
     from wardwatch.web import routes as web_routes  # noqa: PLC0415 - the UI depends on the API, not the reverse
     from wardwatch.web.routes import STATIC  # noqa: PLC0415
 
@@ -120,6 +135,9 @@ def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     app.include_router(network_pages.router)
     app.include_router(alarm_pages.router)
     app.include_router(users_pages.router)
+    app.include_router(remediation_pages.router)
+    app.include_router(governance_pages.router)
+    app.include_router(incidents_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -13,9 +13,12 @@ from wardwatch.cli import (
     audit,
     devices,
     discover,
+    governance,
     intel,
     inventory,
     network,
+    playbook,
+    remediation,
     report,
     risk,
     serve,
@@ -45,6 +48,11 @@ app.add_typer(network.app, name="network")
 app.add_typer(alarms.app, name="alarms")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(remediation.app, name="remediation")
+app.add_typer(governance.app, name="governance")
+app.add_typer(governance.training_app, name="training")
+app.add_typer(playbook.app, name="playbook")
+app.add_typer(playbook.incident_app, name="incident")
 app.command("serve")(serve.serve)
 app.command("report")(report.report)
 

@@ -37,7 +37,9 @@ def upgrade() -> None:
         sa.Column("recorded_by", sa.String(length=200), nullable=False),
         sa.Column("recorded_at", _TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_manufacturer_validations")),
-        sa.UniqueConstraint("manufacturer", "model", "fix", name=op.f("uq_manufacturer_validations_manufacturer_model_fix")),
+        sa.UniqueConstraint(
+            "manufacturer", "model", "fix", name=op.f("uq_manufacturer_validations_manufacturer_model_fix")
+        ),
     )
     op.create_table(
         "remediation_items",

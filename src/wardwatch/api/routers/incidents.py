@@ -1,0 +1,7 @@
+"""The incidents routes (issue 9)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/incidents", tags=["incidents"])

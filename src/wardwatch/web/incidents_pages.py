@@ -1,0 +1,7 @@
+"""The incidents pages (issue 9)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
