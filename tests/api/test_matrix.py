@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from tests.api.hospital import Hospital
 from tests.api.test_alarms_api import deliveries_csv, topology_yaml
-from wardwatch.domain.permissions import ROLE_PERMISSIONS, SYSTEM, Permission, Role
-from wardwatch.services import alarms
+from wardwatch.domain.permissions import ROLE_PERMISSIONS, SYSTEM, Permission, Principal, Role
+from wardwatch.services import alarms, remediation
 from wardwatch.store.database import connect
-from wardwatch.store.schema import devices, units
+from wardwatch.store.schema import devices, remediation_items, units
 
 _P = Permission
 _counter = itertools.count()
@@ -116,6 +116,30 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/alarms/monitoring", _P.ALARMS_READ),
     Route("GET", "/api/alarms/evidence", _P.ALARMS_READ, body="alarm-evidence"),
     Route("POST", "/api/alarms/deliveries", _P.ALARMS_WRITE, body="alarm-deliveries"),
+    Route("GET", "/api/remediation", _P.REMEDIATION_READ),
+    Route("GET", "/api/remediation/metrics", _P.REMEDIATION_READ),
+    Route("POST", "/api/remediation/sync", _P.REMEDIATION_TRIAGE),
+    Route("GET", "/api/remediation/validations", _P.REMEDIATION_READ),
+    Route("POST", "/api/remediation/validations", _P.REMEDIATION_TRIAGE, ok=201, body="validation"),
+    Route("GET", "/api/remediation/windows", _P.REMEDIATION_READ),
+    Route("POST", "/api/remediation/windows", _P.REMEDIATION_TRIAGE, ok=201, body="window"),
+    Route("GET", "/api/remediation/{item_id}", _P.REMEDIATION_READ, params={"item_id": "UNIT_ITEM"}),
+    Route("GET", "/api/remediation/{item_id}/plan", _P.REMEDIATION_READ, params={"item_id": "UNIT_ITEM"}),
+    # The route needs remediation:read; the step (mitigating, from open) is IT security's: 403 names it for others
+    Route(
+        "POST",
+        "/api/remediation/{item_id}/advance",
+        _P.REMEDIATION_MITIGATE,
+        params={"item_id": "OPEN_ITEM"},
+        body="mitigate",
+    ),  # fmt: skip
+    Route(
+        "POST",
+        "/api/remediation/{item_id}/sign-off",
+        _P.REMEDIATION_SIGNOFF,
+        params={"item_id": "SCHEDULED_ITEM"},
+        body="signoff",
+    ),  # fmt: skip
 )
 
 #: A risk acceptance (the device is filled in per call).
@@ -131,6 +155,21 @@ def _unit_device(hospital: Hospital) -> str:
         ).scalar()
     engine.dispose()
     return str(found)
+
+
+def _unit_item(hospital: Hospital, state: str | None) -> int:
+    """A remediation item with a device in the clinician's unit (created from the findings once), put in ``state``
+    first when given (so that every role's call starts from the same state)."""
+    engine = connect(hospital.url)
+    clinician = Principal("matrix", Role.CLINICIAN, unit=hospital.unit)
+    if not remediation.list_items(engine, clinician, limit=1):
+        remediation.sync(engine, SYSTEM)
+    item = remediation.list_items(engine, clinician, limit=1)[0]["id"]
+    if state is not None:
+        with engine.begin() as connection:
+            connection.execute(update(remediation_items).where(remediation_items.c.id == item).values(state=state))
+    engine.dispose()
+    return int(item)
 
 
 def _alarm_network(hospital: Hospital, *, verified: bool = False) -> None:
@@ -162,6 +201,8 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
             made = client.post("/api/alarms/budgets", json=_alarm_budget(hospital),
                                headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
             value = str(made.json()["id"])
+        elif value in ("UNIT_ITEM", "OPEN_ITEM", "SCHEDULED_ITEM"):
+            value = str(_unit_item(hospital, {"OPEN_ITEM": "open", "SCHEDULED_ITEM": "scheduled"}.get(value)))
         elif value == "NEW_ACCEPTANCE":
             made = client.post("/api/risk/acceptances", json={**ACCEPTANCE, "device": _unit_device(hospital)},
                                headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
@@ -195,6 +236,21 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
     if route.body == "alarm-deliveries":
         deliveries = {"files": ("deliveries.csv", deliveries_csv(hospital.unit), "text/csv")}
         return client.request(route.method, path, files=deliveries, headers=headers)
+    if route.body == "validation":
+        body = {"manufacturer": "Acme", "model": "Pump 9", "fix": f"9.{next(_counter)}", "document": "PSB-1"}
+        return client.request(route.method, path, json=body, headers=headers)
+    if route.body == "window":
+        start = datetime.now(UTC) + timedelta(days=1)
+        body = {
+            "unit": hospital.unit,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=4)).isoformat(),
+        }
+        return client.request(route.method, path, json=body, headers=headers)
+    if route.body == "mitigate":
+        return client.request(route.method, path, json={"to": "mitigated", "controls": ["isolation"]}, headers=headers)
+    if route.body == "signoff":
+        return client.request(route.method, path, json={"note": "spare devices arranged"}, headers=headers)
     if route.body == "seed":
         return client.request(route.method, path, params={"seed": "riv-guest"}, headers=headers)
     if route.body == "alarm-evidence":  # the clinician's own unit: a clinician may read only theirs

@@ -35,7 +35,8 @@ def test_admin_may_do_everything_and_only_admin_administers_users() -> None:
 
 def test_read_only_roles_change_nothing() -> None:
     assert not ROLE_PERMISSIONS[Role.AUDITOR] & _CHANGES
-    assert not ROLE_PERMISSIONS[Role.EXECUTIVE] & _CHANGES
+    # The one change an executive makes: approving the acceptance of a remediation item's risk (issue 9)
+    assert ROLE_PERMISSIONS[Role.EXECUTIVE] & _CHANGES == {Permission.REMEDIATION_ACCEPT}
     assert ROLE_PERMISSIONS[Role.AUDITOR] == PERMISSIONS - _CHANGES  # read-only everything
     assert ROLE_PERMISSIONS[Role.EXECUTIVE] <= {
         Permission.DASHBOARD_EXECUTIVE,
@@ -45,6 +46,7 @@ def test_read_only_roles_change_nothing() -> None:
         Permission.REMEDIATION_READ,  # ... the remediation programme (SLAs, time to remediate)
         Permission.GOVERNANCE_READ,  # ... framework coverage and gaps
         Permission.INCIDENTS_READ,  # ... incidents and what was done
+        Permission.REMEDIATION_ACCEPT,
     }
 
 

@@ -1,7 +1,8 @@
 """Errors as RFC 9457 problem details (``application/problem+json``).
 
 Service errors map to statuses here, in one table, so routes never build error responses themselves:
-``PermissionDenied`` 403, ``NotAuthenticated`` 401, ``LookupError`` 404, ``AuthenticationFailed`` 401
+``PermissionDenied`` 403 (also a remediation step not the user's to take), ``TransitionRefused`` 409 (a step
+that does not follow from the item's state), ``NotAuthenticated`` 401, ``LookupError`` 404, ``AuthenticationFailed`` 401
 (``LoginThrottled`` 429 with Retry-After), ``UserExists`` 409, ``IngestError`` / ``ValueError`` 422; FastAPI's
 validation errors 422 with an ``errors`` list.
 Anything else is a 500 whose detail names no internals (the traceback goes to the log).
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wardwatch.domain.permissions import PermissionDenied
+from wardwatch.domain.remediation import TransitionRefused
 from wardwatch.ingest.errors import IngestError
 from wardwatch.services.accounts import AuthenticationFailed, InvalidAccount, LoginThrottled, UserExists
 from wardwatch.store.errors import StoreError
@@ -57,6 +59,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (CsrfRejected, 403),
     (PermissionDenied, 403),
     (UserExists, 409),
+    (TransitionRefused, 409),
     (InvalidAccount, 422),
     (IngestError, 422),
     (LookupError, 404),

@@ -156,6 +156,7 @@ def demo(
         scored = run(rescore, database)
     levels = ", ".join(f"{level} {count}" for level, count in sorted(scored.levels.items(), key=lambda i: -i[1]))
     stdout.print(f"  ✓ risk scored for {scored.devices} devices ({levels})")
+    _demo_remediation(database)
     _summary(database, findings)
     kev = [f for f in confirmed if f["kev"]]
     if kev:
@@ -185,6 +186,7 @@ def demo(
     stdout.print("  .venv/bin/wardwatch network paths --top 3")
     stdout.print("  .venv/bin/wardwatch network blast-radius --seed vendor-remote --worst-case")
     stdout.print("  .venv/bin/wardwatch alarms verify")
+    stdout.print("  .venv/bin/wardwatch remediation list --open --limit 10")
     stdout.print(f"  .venv/bin/wardwatch alarms monitor {sample / 'alarms' / 'deliveries.csv'} --no-store")
     from wardwatch.cli.serve import announce_demo_users, serve_settings  # noqa: PLC0415 - web stack on demand
 
@@ -227,6 +229,18 @@ def _summary(database: Engine, findings: Counter[str]) -> None:
         if kind in words:
             plural, singular = words[kind]
             stdout.print(f"  [bold red]{count}[/] {'devices ' + plural if count != 1 else 'device ' + singular}")
+
+
+def _demo_remediation(database: Engine) -> None:
+    """Work items from the findings (one per device model and vulnerability), due by their SSVC priority."""
+    from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
+    from wardwatch.services import remediation  # noqa: PLC0415
+
+    made = run(remediation.sync, database, SYSTEM)
+    items = run(remediation.list_items, database, SYSTEM, open_only=True, limit=1_000_000)
+    urgent = sum(1 for i in items if i["priority"] in ("immediate", "out-of-cycle"))
+    stdout.print(f"  ✓ remediation: {made['items']} work items from the findings ({urgent} immediate or "
+                 "out-of-cycle under their SLA)")  # fmt: skip
 
 
 def _demo_alarms(database: Engine, sample: Path) -> str | None:

@@ -71,6 +71,8 @@ class Permission(StrEnum):
     """IT security: apply network mitigations (isolation, ACL, disabled service, monitoring)."""
     REMEDIATION_SIGNOFF = "remediation:signoff"
     """Clinicians: sign off the clinical downtime a patch needs (their own unit)."""
+    REMEDIATION_ACCEPT = "remediation:accept"
+    """Compliance or an executive: approve accepting the risk of a work item (with justification and expiry)."""
     GOVERNANCE_READ = "governance:read"
     TRAINING_WRITE = "training:write"
     """Record who completed which cybersecurity training."""
@@ -110,12 +112,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.COMPLIANCE: frozenset({
         _P.DEVICES_READ, _P.FINDINGS_READ, _P.RISK_READ, _P.JOBS_READ, _P.AUDIT_READ, _P.DASHBOARD_COMPLIANCE,
-        _P.REPORTS_READ, _P.ALARMS_READ, _P.REMEDIATION_READ, _P.GOVERNANCE_READ, _P.TRAINING_WRITE,
-        _P.INCIDENTS_READ,
+        _P.REPORTS_READ, _P.ALARMS_READ, _P.REMEDIATION_READ, _P.REMEDIATION_ACCEPT, _P.GOVERNANCE_READ,
+        _P.TRAINING_WRITE, _P.INCIDENTS_READ,
     }),
     Role.EXECUTIVE: frozenset({
         _P.RISK_READ, _P.DASHBOARD_EXECUTIVE, _P.REPORTS_READ, _P.ALARMS_READ, _P.REMEDIATION_READ,
-        _P.GOVERNANCE_READ, _P.INCIDENTS_READ,
+        _P.REMEDIATION_ACCEPT, _P.GOVERNANCE_READ, _P.INCIDENTS_READ,
     }),
     Role.AUDITOR: _READS,
 }  # fmt: skip

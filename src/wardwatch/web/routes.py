@@ -78,6 +78,8 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("Network map", "/map", Permission.FLOWS_READ),
     ("Network analysis", "/network", Permission.NETWORK_READ),
     ("Alarms", "/alarms", Permission.ALARMS_READ),
+    ("Remediation", "/remediation", Permission.REMEDIATION_READ),
+    ("Incidents", "/incidents", Permission.INCIDENTS_READ),
     ("Uploads", "/uploads", None),
     ("Audit trail", "/audit", Permission.AUDIT_READ),
     ("Reports", "/reports", Permission.REPORTS_READ),
