@@ -79,8 +79,8 @@ def _items(engine: Engine) -> dict[str, int]:
 
 
 def test_sync_groups_findings_by_model_and_is_idempotent(engine: Engine, hospital: dict[str, int]) -> None:
-    assert remediation.sync(engine, BIOMED, now=NOW) == {"created": 3, "updated": 0, "items": 3}
-    assert remediation.sync(engine, BIOMED, now=NOW) == {"created": 0, "updated": 0, "items": 3}
+    assert remediation.sync(engine, BIOMED, now=NOW) == {"created": 3, "updated": 0, "reopened": 0, "items": 3}
+    assert remediation.sync(engine, BIOMED, now=NOW) == {"created": 0, "updated": 0, "reopened": 0, "items": 3}
     keys = _items(engine)
     assert set(keys) == {"model|Acme|Pump 9|CVE-2024-0001", "model|Acme|Mon 2|CVE-2024-0002",
                          f"device|{hospital['X1']}|CVE-2024-0003"}  # fmt: skip
@@ -179,6 +179,14 @@ def test_mitigation_by_it_security_and_acceptance_by_compliance(engine: Engine, 
     assert rows == [(hospital["M1"], "ed", "CVE-2024-0002")]
     # Nothing half-written: a refused step leaves the item as it was
     assert remediation.get_item(engine, BIOMED, keys["model|Acme|Pump 9|CVE-2024-0001"])["events"] == []
+
+    # The acceptance expires: the next sync opens the item again, due anew under its SLA
+    assert remediation.sync(engine, BIOMED, now=NOW + timedelta(days=60))["reopened"] == 0
+    expired = datetime(2027, 3, 1, 0, 5, tzinfo=UTC)
+    assert remediation.sync(engine, BIOMED, now=expired)["reopened"] == 1
+    again = remediation.get_item(engine, BIOMED, monitor, now=expired)
+    assert (again["state"], again["closed_at"], again["due_at"]) == ("open", None, expired + timedelta(days=90))
+    assert again["events"][-1]["note"] == "the risk acceptance expired on 2027-03-01: open again"
 
 
 def test_overdue_items_come_first_and_count(engine: Engine, hospital: dict[str, int]) -> None:

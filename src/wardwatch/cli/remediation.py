@@ -64,8 +64,9 @@ def sync_command(as_json: bool = typer.Option(False, "--json", help="Print JSON.
     if as_json:
         print_json(report)
         return
+    reopened = f", {report['reopened']} open again (risk acceptance expired)" if report["reopened"] else ""
     stdout.print(f"{report['items']} work item(s) from open findings: {report['created']} new, {report['updated']} "
-                 "updated", markup=False)  # fmt: skip
+                 f"updated{reopened}", markup=False)  # fmt: skip
 
 
 @app.command("list")

@@ -197,10 +197,37 @@ def sync(engine: Engine, principal: Principal, *, now: datetime | None = None) -
             if key not in groups and row.devices:
                 connection.execute(update(remediation_items).where(remediation_items.c.id == row.id).values(devices=0))
                 updated += 1
-        if created or updated:
+        reopened = _reopen_expired(connection, principal, moment, sla)
+        if created or updated or reopened:
             audit.record(connection, principal.username, "remediation.sync", detail={"created": created,
-                         "updated": updated})  # fmt: skip
-    return {"created": created, "updated": updated, "items": len(groups)}
+                         "updated": updated, "reopened": reopened})  # fmt: skip
+    return {"created": created, "updated": updated, "reopened": reopened, "items": len(groups)}
+
+
+def _reopen_expired(connection: Connection, principal: Principal, moment: datetime, sla: Sla) -> int:
+    """Accepted items whose acceptance has expired (or was revoked) are open again, due anew under their SLA."""
+    r, a = remediation_items.c, risk_acceptances.c
+    rows = connection.execute(
+        select(r.id, r.priority, a.expires_on, a.revoked_at)
+        .join(risk_acceptances, a.id == r.acceptance_id, isouter=True)
+        .where(r.state == State.ACCEPTED.value)
+    ).all()
+    reopened = 0
+    for row in rows:
+        if row.revoked_at is not None:
+            why = "the risk acceptance was revoked"
+        elif row.expires_on is None or row.expires_on <= moment.date():
+            why = f"the risk acceptance expired{' on ' + row.expires_on.isoformat() if row.expires_on else ''}"
+        else:
+            continue
+        connection.execute(update(remediation_items).where(r.id == row.id).values(
+            state=State.OPEN.value, closed_at=None, updated_at=moment, opened_at=moment,
+            due_at=sla.due(row.priority, moment),
+        ))  # fmt: skip
+        _event(connection, principal, row.id, State.ACCEPTED.value, State.OPEN.value, f"{why}: open again",
+               {"expired": True}, moment)  # fmt: skip
+        reopened += 1
+    return reopened
 
 
 # -- reading -------------------------------------------------------------------------------------------------------
