@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.api.hospital import Hospital
-from wardwatch.domain.permissions import HOME_DASHBOARD, ROLE_PERMISSIONS, Permission, Principal, Role
-from wardwatch.services import alarms
+from wardwatch.domain.permissions import HOME_DASHBOARD, ROLE_PERMISSIONS, SYSTEM, Permission, Principal, Role
+from wardwatch.services import alarms, remediation
 from wardwatch.services.dashboards import DASHBOARDS
 from wardwatch.services.devices import DeviceFilter, list_devices
 from wardwatch.services.worklist import VIEWS, WorkFilter, worklist
@@ -67,9 +67,16 @@ def test_each_card_counts_what_its_link_lists(
 
 def test_cards_link_only_where_the_role_may_go(client: TestClient, tokens: dict[Role, str], hospital: Hospital) -> None:
     board = client.get("/api/dashboards/executive", headers=_bearer(tokens[Role.EXECUTIVE])).json()
-    # no devices:read, findings:read: only the alarm-assurance card links (executives may read the alarm status)
-    assert board["cards"] and all(card["href"] in (None, "/alarms") for card in board["cards"])
+    # no devices:read, findings:read: only the alarm-assurance and remediation cards link (executives may read both)
+    linked = (None, "/alarms", "/remediation?overdue=1")
+    assert board["cards"] and all(card["href"] in linked for card in board["cards"])
     assert any(card["href"] == "/alarms" for card in board["cards"])
+    overdue = next(c for c in board["cards"] if c["href"] == "/remediation?overdue=1")
+    engine = connect(hospital.url)
+    try:  # the card's number is the number of items the page it links to lists
+        assert overdue["value"] == len(remediation.list_items(engine, SYSTEM, overdue=True, limit=100_000))
+    finally:
+        engine.dispose()
     biomed = client.get("/api/dashboards/biomed", headers=_bearer(tokens[Role.BIOMED])).json()
     unknown = next(c for c in biomed["cards"] if c["label"].startswith("Unknown devices"))
     assert unknown["value"] > 0 and unknown["href"] == "/devices?seen=unknown"

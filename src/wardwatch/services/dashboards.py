@@ -116,10 +116,10 @@ def _executive(connection: Connection, principal: Principal) -> dict[str, Any]:
             _card("Devices past end of support", figures["unsupported"], tone="warn", href=_EOS),
             *_exposure_cards(figures),
             *_alarm_cards(connection, None),
+            *_remediation_cards(connection),
         ],
         "bars": {"Devices by clinical criticality": by_criticality},
         "rows": {},
-        "later": "Trend and SLA compliance appear here when the remediation capability lands.",
     }
 
 
@@ -163,10 +163,10 @@ def _biomed(connection: Connection, principal: Principal) -> dict[str, Any]:
             _card(
                 "Devices with open vulnerabilities", figures["vuln_devices"], tone="warn", href=_VULNS, note=_POTENTIAL
             ),
+            *_remediation_cards(connection),
         ],
         "bars": {"Vulnerabilities by model (top 10)": by_model, "Devices by type": by_type},
         "rows": {},
-        "later": "Recalls, validated patches and patch scheduling by unit arrive with the remediation capability.",
     }
 
 
@@ -200,7 +200,8 @@ def _itsec(connection: Connection, principal: Principal) -> dict[str, Any]:
         ],
         "bars": {"Devices per insecure protocol": insecure},
         "rows": {"External peers": external},
-        "later": "Attack paths arrive with the network capability; SSVC priorities and what-if are on the Risk page.",
+        "later": "Attack paths, the worm's spread and policy simulation are on the Network analysis page; SSVC "
+        "priorities and what-if are on the Risk page.",
     }
 
 
@@ -256,6 +257,20 @@ def _clinician(connection: Connection, principal: Principal) -> dict[str, Any]:
         "bars": {},
         "rows": {"Devices": listed},
     }
+
+
+def _remediation_cards(connection: Connection) -> list[dict[str, Any]]:
+    """The remediation programme: overdue work items, SLA compliance and mean time to remediate."""
+    from wardwatch.services.remediation import figures  # noqa: PLC0415 - services import each other lazily
+
+    found = figures(connection)
+    compliance = "n/a" if found["sla_compliance"] is None else f"{found['sla_compliance']:.0%}"
+    mttr = found["mean_time_to_remediate_days"]
+    return [
+        _card("Remediation items past their SLA", found["overdue"], tone="bad", href="/remediation?overdue=1",
+              note=f"of {found['open']} open; SLA compliance {compliance}; mean time to remediate "
+                   f"{'n/a' if mttr is None else f'{mttr} days'}"),
+    ]  # fmt: skip
 
 
 def _alarm_cards(connection: Connection, unit: str | None) -> list[dict[str, Any]]:
@@ -338,7 +353,7 @@ def _link_permission(href: str) -> Permission:
         view = dict(p.partition("=")[::2] for p in query.split("&")).get("view", "vulns")
         return VIEWS[view][1]
     pages = {"/devices": Permission.DEVICES_READ, "/audit": Permission.AUDIT_READ, "/map": Permission.FLOWS_READ,
-             "/alarms": Permission.ALARMS_READ}  # fmt: skip
+             "/alarms": Permission.ALARMS_READ, "/remediation": Permission.REMEDIATION_READ}  # fmt: skip
     return pages.get(path, Permission.RISK_READ)
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "RemediationError",
     "add_window",
     "advance",
+    "figures",
     "get_item",
     "list_items",
     "list_validations",
@@ -675,23 +676,28 @@ def metrics(engine: Engine, principal: Principal, *, now: datetime | None = None
     """Counts by state, overdue items, SLA compliance of closed items, mean time to remediate."""
     require(principal, Permission.REMEDIATION_READ)
     ensure_ready(engine)
+    with engine.connect() as connection:
+        return figures(connection, now=now)
+
+
+def figures(connection: Connection, *, now: datetime | None = None) -> dict[str, Any]:
+    """:func:`metrics` inside a caller's connection (the dashboards and the board report check the permission)."""
     moment = _now(now)
     r = remediation_items.c
     by_state = dict.fromkeys((s.value for s in State), 0)
     overdue = closed = closed_in_time = 0
     spans: list[tuple[datetime, datetime]] = []
-    with engine.connect() as connection:
-        for row in connection.execute(select(r.state, r.opened_at, r.due_at, r.closed_at)):
-            state = State(row.state)
-            by_state[state.value] += 1
-            due = aware(row.due_at) if row.due_at is not None else None
-            if Sla.overdue(due, state, moment):
-                overdue += 1
-            if state in CLOSED and row.closed_at is not None:
-                closed += 1
-                finished = aware(row.closed_at)
-                closed_in_time += due is None or finished <= due
-                spans.append((aware(row.opened_at), finished))
+    for row in connection.execute(select(r.state, r.opened_at, r.due_at, r.closed_at)):
+        state = State(row.state)
+        by_state[state.value] += 1
+        due = aware(row.due_at) if row.due_at is not None else None
+        if Sla.overdue(due, state, moment):
+            overdue += 1
+        if state in CLOSED and row.closed_at is not None:
+            closed += 1
+            finished = aware(row.closed_at)
+            closed_in_time += due is None or finished <= due
+            spans.append((aware(row.opened_at), finished))
     mttr = mean_time_to_remediate(spans)
     return {
         "by_state": by_state, "open": sum(n for s, n in by_state.items() if State(s) not in CLOSED),

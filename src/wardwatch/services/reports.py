@@ -199,7 +199,15 @@ def board_report(engine: Engine, principal: Principal) -> dict[str, Any]:
             "network": _network(connection),
             "risk": _risk(connection, engine),
             "alarms": _alarm_assurance(connection),
+            "remediation": _remediation(connection),
         }
+
+
+def _remediation(connection: Connection) -> dict[str, Any]:
+    """The remediation programme's figures (SLA compliance, overdue items, mean time to remediate)."""
+    from wardwatch.services.remediation import figures  # noqa: PLC0415 - services import each other lazily
+
+    return figures(connection)
 
 
 def _alarm_assurance(connection: Connection) -> dict[str, Any] | None:
