@@ -125,6 +125,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/remediation/windows", _P.REMEDIATION_TRIAGE, ok=201, body="window"),
     Route("GET", "/api/remediation/{item_id}", _P.REMEDIATION_READ, params={"item_id": "UNIT_ITEM"}),
     Route("GET", "/api/remediation/{item_id}/plan", _P.REMEDIATION_READ, params={"item_id": "UNIT_ITEM"}),
+    Route("GET", "/api/integrations/tickets.csv", _P.REMEDIATION_READ),
+    Route("POST", "/api/integrations/siem/preview", _P.AUDIT_READ),
     # The route needs remediation:read; the step (mitigating, from open) is IT security's: 403 names it for others
     Route(
         "POST",
@@ -140,6 +142,24 @@ ROUTES: tuple[Route, ...] = (
         params={"item_id": "SCHEDULED_ITEM"},
         body="signoff",
     ),  # fmt: skip
+    Route("GET", "/api/incidents/playbooks", _P.INCIDENTS_READ),
+    Route("POST", "/api/incidents/playbooks/{name}/run", _P.INCIDENTS_READ, params={"name": "recall"}),
+    Route("POST", "/api/incidents", _P.INCIDENTS_WRITE, ok=201, body="incident"),
+    Route("GET", "/api/incidents", _P.INCIDENTS_READ),
+    Route("GET", "/api/incidents/{incident_id}", _P.INCIDENTS_READ, params={"incident_id": "NEW_INCIDENT"}),
+    Route(
+        "POST",
+        "/api/incidents/{incident_id}/actions",
+        _P.INCIDENTS_WRITE,
+        params={"incident_id": "NEW_INCIDENT"},
+        body="incident-action",
+    ),  # fmt: skip
+    Route("POST", "/api/incidents/{incident_id}/close", _P.INCIDENTS_WRITE, params={"incident_id": "NEW_INCIDENT"}),
+    Route("GET", "/api/governance", _P.GOVERNANCE_READ),
+    Route("GET", "/api/governance/80001-file", _P.GOVERNANCE_READ),
+    Route("GET", "/api/governance/training", _P.GOVERNANCE_READ),
+    # Sent without a body: the permission is checked first (403), an allowed role then gets 422 for the missing body
+    Route("POST", "/api/governance/training", _P.TRAINING_WRITE, ok=422),
 )
 
 #: A risk acceptance (the device is filled in per call).
@@ -203,6 +223,10 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
             value = str(made.json()["id"])
         elif value in ("UNIT_ITEM", "OPEN_ITEM", "SCHEDULED_ITEM"):
             value = str(_unit_item(hospital, {"OPEN_ITEM": "open", "SCHEDULED_ITEM": "scheduled"}.get(value)))
+        elif value == "NEW_INCIDENT":
+            made = client.post("/api/incidents", json={"playbook": "recall"},
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
+            value = str(made.json()["id"])
         elif value == "NEW_ACCEPTANCE":
             made = client.post("/api/risk/acceptances", json={**ACCEPTANCE, "device": _unit_device(hospital)},
                                headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
@@ -253,6 +277,10 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
         return client.request(route.method, path, json={"note": "spare devices arranged"}, headers=headers)
     if route.body == "seed":
         return client.request(route.method, path, params={"seed": "riv-guest"}, headers=headers)
+    if route.body == "incident":
+        return client.request(route.method, path, json={"playbook": "recall"}, headers=headers)
+    if route.body == "incident-action":
+        return client.request(route.method, path, json={"step": "confirm", "note": "matrix"}, headers=headers)
     if route.body == "alarm-evidence":  # the clinician's own unit: a clinician may read only theirs
         return client.request(route.method, path, params={"unit": hospital.unit, "format": "html"}, headers=headers)
     return client.request(route.method, path, headers=headers)

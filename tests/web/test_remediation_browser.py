@@ -72,7 +72,7 @@ def test_each_role_takes_its_own_step(page: Any, copy: Hospital, artifacts: Path
     patched, mitigated, accepted = items[0], items[1], items[2]
 
     log_in(page, copy, "biomed")
-    page.get_by_role("link", name="Remediation").click()
+    page.get_by_role("link", name="Remediation", exact=True).click()
     expect(page.get_by_test_id("remediation-items")).to_contain_text(patched["title"])
     page.goto(f"/remediation/{patched['id']}")
     _step(page, "triaged", Note="affects the unit's devices; manufacturer asked")
@@ -130,6 +130,7 @@ def test_each_role_takes_its_own_step(page: Any, copy: Hospital, artifacts: Path
     page.get_by_role("button", name="Take the step").click()
     expect(page.get_by_test_id("item-state")).to_have_text("accepted", timeout=60_000)
     page.goto("/remediation?state=accepted")
+    expect(page.get_by_test_id("all-validations")).to_contain_text("PSB-2026-41")  # biomed's, on the board
     expect(page.locator(f"tr[data-item='{accepted['id']}']")).to_be_visible()
     expect(page.get_by_test_id("remediation-figures")).to_contain_text(re.compile(r"\d+ closed"))
     page.screenshot(path=artifacts / "remediation-board.png", full_page=True)

@@ -622,3 +622,52 @@ maintenance_windows = Table(
     Column("created_at", UTC_DATETIME, nullable=False),
 )
 """When a unit can spare devices for patching (agreed with its clinical lead)."""
+
+# --- governance (revision 0010) -----------------------------------------------------------------------------------
+
+training_records = Table(
+    "training_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(200), nullable=False, index=True),  # an account's login or a person's name
+    Column("role", String(20), nullable=False),  # the Wardwatch role whose required courses it counts towards
+    Column("course", String(100), nullable=False),  # a course id of data/governance/training.yaml, or free text
+    Column("completed_on", Date, nullable=False),
+    Column("expires_on", Date),  # NULL: does not expire
+    Column("evidence", Text, nullable=False),  # certificate reference, LMS export, note ("" when none)
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", UTC_DATETIME, nullable=False),
+    Index("ix_training_records_course_expires_on", "course", "expires_on"),
+)
+"""Who completed which cybersecurity training, when, and until when it counts (``services.governance``)."""
+
+# --- incidents (revision 0011) ------------------------------------------------------------------------------------
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("playbook", String(40), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("status", String(20), nullable=False, index=True),  # open, contained, closed
+    Column("severity", String(20), nullable=False),  # critical, high, medium, low
+    Column("opened_by", String(200), nullable=False),
+    Column("opened_at", UTC_DATETIME, nullable=False),
+    Column("closed_at", UTC_DATETIME),
+    Column("parameters", Text, nullable=False),  # JSON: the playbook run's parameters (seed, manufacturer, recall)
+    Column("snapshot", Text, nullable=False),  # JSON: the playbook run at opening (affected devices, steps...)
+)
+"""Incidents opened from a playbook run, with what the run found when it was opened (``services.incidents``)."""
+
+incident_actions = Table(
+    "incident_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", UTC_DATETIME, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("step", String(200), nullable=False),  # a playbook step id, an isolation step id or free text
+    Column("note", Text, nullable=False),
+    Column("done", Boolean, nullable=False),
+)
+"""What was done during an incident, by whom and when: the incident's record."""

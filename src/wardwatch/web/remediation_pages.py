@@ -43,6 +43,8 @@ def board_page(request: Request) -> Response:
             request, "remediation.html", user=principal, title="Remediation", items=shown[:500], total=len(shown),
             counts=counts, state=state, overdue=overdue, states=STATES, figures=remediation.metrics(engine, principal),
             may_sync=allows(principal, Permission.REMEDIATION_TRIAGE),
+            validations=remediation.list_validations(engine, principal)[:200],
+            windows=remediation.list_windows(engine, principal)[:200],
         )  # fmt: skip
 
     return _page(request, build)

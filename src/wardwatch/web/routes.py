@@ -82,6 +82,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("Incidents", "/incidents", Permission.INCIDENTS_READ),
     ("Uploads", "/uploads", None),
     ("Audit trail", "/audit", Permission.AUDIT_READ),
+    ("Governance", "/governance", Permission.GOVERNANCE_READ),
     ("Reports", "/reports", Permission.REPORTS_READ),
     ("Users", "/users", Permission.USERS_ADMIN),
 )
