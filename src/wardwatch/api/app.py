@@ -26,6 +26,7 @@ from wardwatch.api.routers import (
     flows,
     governance,
     incidents,
+    integrations,
     jobs,
     network,
     remediation,
@@ -63,6 +64,7 @@ ROUTERS = (
     risk.router,
     network.router,
     alarms.router,
+    integrations.router,
 )
 
 #: Headers on every response: no inline scripts, no framing, no sniffing, no referrer leaks.

@@ -14,6 +14,7 @@ from wardwatch.cli import (
     devices,
     discover,
     governance,
+    integrations,
     intel,
     inventory,
     network,
@@ -53,6 +54,7 @@ app.add_typer(governance.app, name="governance")
 app.add_typer(governance.training_app, name="training")
 app.add_typer(playbook.app, name="playbook")
 app.add_typer(playbook.incident_app, name="incident")
+app.add_typer(integrations.app, name="integrations")
 app.command("serve")(serve.serve)
 app.command("report")(report.report)
 
