@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from tests.api.hospital import Hospital
-from wardwatch.domain.permissions import Role
+from wardwatch.domain.permissions import SYSTEM, Role
+from wardwatch.services import remediation
+from wardwatch.services.governance import governance
 from wardwatch.store.database import connect
 from wardwatch.store.schema import alarm_verifications, devices, units
 
@@ -59,6 +61,16 @@ def test_the_html_report_is_self_contained_and_counts_the_devices(
     engine.dispose()
     assert figures["alarms"]["flows"] == newest.flows and figures["alarms"]["failing"] == newest.failing
     assert f"{newest.failing} of {newest.flows} alarm flows miss" in " ".join(response.text.split())
+    # SLA compliance and framework coverage, as the Remediation and Governance pages count them
+    engine = connect(hospital.url)
+    expected_sla = remediation.metrics(engine, SYSTEM)
+    expected_cov = {f["name"]: f["counts"] for f in governance(engine, SYSTEM)["frameworks"]}
+    engine.dispose()
+    assert (figures["remediation"]["open"], figures["remediation"]["overdue"]) == (expected_sla["open"],
+                                                                                 expected_sla["overdue"])  # fmt: skip
+    assert {f["name"]: f["counts"] for f in figures["governance"]} == expected_cov
+    text = " ".join(response.text.split())
+    assert f"{expected_sla['open']} work items open" in text and "Framework coverage" in text
 
 
 def test_the_audit_report_lists_the_demo_accounts(client: TestClient, tokens: dict[Role, str]) -> None:

@@ -217,3 +217,18 @@ def test_patch_rounds_never_take_a_units_whole_function_down(engine: Engine, hos
     with pytest.raises(RemediationError, match="end after it starts"):
         remediation.add_window(engine, BIOMED, "ICU", NOW, NOW)
     assert SYSTEM.role is Role.ADMIN  # the CLI's operator may do every step
+
+
+def test_a_devices_remediation_history(engine: Engine, hospital: dict[str, int]) -> None:
+    remediation.sync(engine, BIOMED, now=NOW)
+    keys = _items(engine)
+    pumps = keys["model|Acme|Pump 9|CVE-2024-0001"]
+    remediation.advance(engine, BIOMED, pumps, "triaged", note="ICU first", now=NOW)
+    history = remediation.items_for_device(engine, ICU_NURSE, hospital["P1"])
+    assert [(i["id"], i["state"]) for i in history] == [(pumps, "triaged")]
+    assert [(e["actor"], e["to"], e["note"]) for e in history[0]["events"]] == [("bea", "triaged", "ICU first")]
+    assert [i["id"] for i in remediation.items_for_device(engine, BIOMED, hospital["M1"])] == [
+        keys["model|Acme|Mon 2|CVE-2024-0002"]]  # fmt: skip
+    assert remediation.items_for_device(engine, Principal("x", Role.AUDITOR), hospital["P1"])  # read-only sees it
+    no_remediation = Principal("t", Role.BIOMED, scopes=frozenset())  # a token without remediation:read
+    assert remediation.items_for_device(engine, no_remediation, hospital["P1"]) == []

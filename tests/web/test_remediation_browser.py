@@ -110,6 +110,9 @@ def test_each_role_takes_its_own_step(page: Any, copy: Hospital, artifacts: Path
                  "biomed (biomed): applied → verified"):  # fmt: skip
         expect(history).to_contain_text(text)
     page.screenshot(path=artifacts / "remediation-item.png", full_page=True)
+    page.goto(f"/devices/{patched['devices_list'][0]['id']}")  # the device page shows its remediation history
+    expect(page.get_by_test_id("device-remediation")).to_contain_text(f"#{patched['id']}")
+    expect(page.get_by_test_id("device-remediation")).to_contain_text("applied → verified")
     page.context.clear_cookies()
 
     log_in(page, copy, "itsec")

@@ -301,6 +301,9 @@ def device_view(engine: Engine, principal: Principal, reference: str) -> dict[st
         if allows(principal, Permission.FINDINGS_READ)
         else []
     )
+    from wardwatch.services.remediation import items_for_device  # noqa: PLC0415 - services import each other lazily
+
+    detail["remediation"] = items_for_device(engine, principal, device_id)
     return detail
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "advance",
     "figures",
     "get_item",
+    "items_for_device",
     "list_items",
     "list_validations",
     "list_windows",
@@ -367,6 +368,40 @@ def _may_sign_off(principal: Principal, item_devices: Sequence[dict[str, Any]]) 
     if Permission.REMEDIATION_SIGNOFF not in principal.permissions:
         return False
     return principal.role is not Role.CLINICIAN or any(d["unit"] == principal.unit for d in item_devices)
+
+
+def items_for_device(engine: Engine, principal: Principal, device_id: int) -> list[dict[str, Any]]:
+    """The work items that cover one device (its model's items for the vulnerabilities it has, or its own), each
+    with its steps: the device page's remediation history.  Empty without ``remediation:read``."""
+    if Permission.REMEDIATION_READ not in principal.permissions:
+        return []
+    ensure_ready(engine)
+    moment, r, f = _now(None), remediation_items.c, vulnerability_findings.c
+    with engine.connect() as connection:
+        device = connection.execute(
+            select(devices.c.manufacturer, devices.c.model).where(devices.c.id == device_id)
+        ).first()
+        if device is None:
+            return []
+        mine = select(f.vulnerability_id).where(f.device_id == device_id)
+        query = select(remediation_items).where(
+            (r.device_id == device_id)
+            | ((r.scope == "model") & (r.manufacturer == (device.manufacturer or "").strip())
+               & (r.model == (device.model or "").strip()) & r.vulnerability_id.in_(mine))
+        ).order_by(r.id)  # fmt: skip
+        rows = list(connection.execute(query))
+        events: dict[int, list[dict[str, Any]]] = {}
+        if rows:
+            c = remediation_events.c
+            found = connection.execute(
+                select(remediation_events).where(c.item_id.in_([row.id for row in rows])).order_by(c.id)
+            )
+            for e in found:
+                events.setdefault(e.item_id, []).append({
+                    "at": aware(e.at), "actor": e.actor, "role": e.role, "from": e.from_state, "to": e.to_state,
+                    "note": e.note,
+                })  # fmt: skip
+    return [{**_row(row, moment), "events": events.get(row.id, [])} for row in rows]
 
 
 # -- steps ---------------------------------------------------------------------------------------------------------

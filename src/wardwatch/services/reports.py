@@ -200,7 +200,17 @@ def board_report(engine: Engine, principal: Principal) -> dict[str, Any]:
             "risk": _risk(connection, engine),
             "alarms": _alarm_assurance(connection),
             "remediation": _remediation(connection),
+            "governance": _framework_coverage(engine),
         }
+
+
+def _framework_coverage(engine: Engine) -> list[dict[str, Any]]:
+    """Framework coverage (met, partial, gap per framework) from live data, as the Governance page shows it."""
+    from wardwatch.domain.permissions import SYSTEM  # noqa: PLC0415
+    from wardwatch.services.governance import governance  # noqa: PLC0415 - services import each other lazily
+
+    found = governance(engine, SYSTEM)  # the report's own permission was checked; coverage is part of it
+    return [{"name": f["name"], "counts": f["counts"]} for f in found["frameworks"]]
 
 
 def _remediation(connection: Connection) -> dict[str, Any]:

@@ -292,7 +292,8 @@ def device_page_view(request: Request, reference: str) -> Response:
                        today=today,
                        may_flows=allows(principal, Permission.FLOWS_READ),
                        may_observations=allows(principal, Permission.OBSERVATIONS_READ),
-                       may_findings=allows(principal, Permission.FINDINGS_READ))  # fmt: skip
+                       may_findings=allows(principal, Permission.FINDINGS_READ),
+                       may_remediation=allows(principal, Permission.REMEDIATION_READ))  # fmt: skip
 
     return _page(request, build)
 
