@@ -47,7 +47,17 @@ from wardwatch.domain.observations import (
     Observation,
     ObservationKind,
 )
-from wardwatch.ingest.pcap import ETHERTYPE_ARP, Packet, PcapReader, ReadStats, TcpBypass
+from wardwatch.ingest.pcap import (
+    BYPASS_ANY,
+    BYPASS_DATA,
+    BYPASS_EMPTY,
+    BYPASS_FIN,
+    ETHERTYPE_ARP,
+    Packet,
+    PcapReader,
+    ReadStats,
+    TcpBypass,
+)
 
 __all__ = ["CaptureResult", "FlowConfig", "FlowStats", "FlowTable", "run_capture"]
 
@@ -122,11 +132,27 @@ class CaptureResult:
 
 
 class _Half:
-    """One direction of a TCP flow."""
+    """One direction of a TCP flow (and, listed in ``TcpBypass.dirs``, what the reader may do with it)."""
 
-    __slots__ = ("buf", "bypass", "collecting", "done", "first_number", "first_ts", "next_seq", "packets", "pending")
+    __slots__ = (
+        "buf",
+        "bypass",
+        "collecting",
+        "done",
+        "first_number",
+        "first_ts",
+        "flow",
+        "mode",
+        "next_seq",
+        "packets",
+        "pending",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, flow: _Flow) -> None:
+        self.flow = flow
+        """The flow this direction belongs to (the counters the reader updates)."""
+        self.mode = 0
+        """``BYPASS_*`` bits as listed in ``TcpBypass.dirs`` (0: not listed)."""
         self.next_seq: int | None = None
         self.buf: bytearray | None = None
         self.pending: dict[int, tuple[bytes, int, float]] | None = None
@@ -137,7 +163,7 @@ class _Half:
         self.bypass = 0
         """What the reader may count without us: 0 nothing, 1 segments without payload, 2 any segment."""
         self.collecting = False
-        """Listed in ``TcpBypass.data``: the reader appends in-order segments to ``buf`` itself."""
+        """Has ``BYPASS_DATA``: the reader appends in-order segments to ``buf`` itself."""
 
 
 class _Flow:
@@ -182,8 +208,8 @@ class _Flow:
         self.first_number = p.number
         self.packets = 0
         self.bytes = 0
-        self.c = _Half()
-        self.s = _Half()
+        self.c = _Half(self)
+        self.s = _Half(self)
         self.spec: DissectorSpec | None = None
         self.unmatched = 0
         self.tls = False
@@ -266,7 +292,7 @@ class FlowTable:
         table lists such directions in the returned object, and a reader given it counts those packets itself
         instead of building a :class:`Packet` for :meth:`add`.  Likewise, while a direction collects its stream
         prefix in order (no hole held, prefix not full), the reader appends its next in-order segments to the
-        prefix itself (``TcpBypass.data``).  The result is the same as feeding every packet.
+        prefix itself (``BYPASS_DATA``).  The result is the same as feeding every packet.
         """
         if self._bypass is None:
             self._bypass = TcpBypass()
@@ -386,11 +412,7 @@ class FlowTable:
             collect = half.buf is not None and not half.done and half.next_seq is not None and not half.pending
             if collect != half.collecting and flow.bypass_keys is not None:
                 half.collecting = collect
-                bkey = flow.bypass_keys[0 if fwd else 1]
-                if collect:
-                    self._bypass.data[bkey] = (flow, half)
-                else:
-                    self._bypass.data.pop(bkey, None)
+                _list(self._bypass, flow, half, flow.bypass_keys[0 if fwd else 1])
 
     @staticmethod
     def _offer_bypass(flow: _Flow, bypass: TcpBypass) -> None:
@@ -408,18 +430,16 @@ class FlowTable:
                 return
             c_port, s_port = flow.c_port.to_bytes(2, "big"), flow.s_port.to_bytes(2, "big")
             keys = flow.bypass_keys = (c_ip + s_ip + c_port + s_port, s_ip + c_ip + s_port + c_port)
-        for half, key in ((flow.c, keys[0]), (flow.s, keys[1])):
+        changed = False
+        for half in (flow.c, flow.s):
             if half.packets:
                 state = 2 if half.done else 1
                 if state > half.bypass:
                     half.bypass = state
-                    if state == 2:
-                        bypass.empty.pop(key, None)
-                        bypass.any[key] = flow
-                        if flow.c.bypass == 2 and flow.s.bypass == 2:
-                            bypass.fin[keys[0]] = bypass.fin[keys[1]] = flow
-                    else:
-                        bypass.empty[key] = flow
+                    changed = True
+        if changed:
+            _list(bypass, flow, flow.c, keys[0])
+            _list(bypass, flow, flow.s, keys[1])
 
     def _segment(self, flow: _Flow, half: _Half, p: Packet, fwd: bool) -> None:
         data = p.payload
@@ -489,7 +509,7 @@ class FlowTable:
         if half.collecting:
             half.collecting = False
             if self._bypass is not None and flow.bypass_keys is not None:
-                self._bypass.data.pop(flow.bypass_keys[0 if fwd else 1], None)
+                _list(self._bypass, flow, half, flow.bypass_keys[0 if fwd else 1])
         data = bytes(half.buf) if half.buf else b""
         half.buf = bytearray()  # keeps "this side spoke" while releasing the bytes
         half.pending = None
@@ -785,10 +805,7 @@ class FlowTable:
         self._flows.pop(flow.rkey, None)
         if self._bypass is not None and flow.bypass_keys is not None:
             for bkey in flow.bypass_keys:
-                self._bypass.any.pop(bkey, None)
-                self._bypass.empty.pop(bkey, None)
-                self._bypass.fin.pop(bkey, None)
-                self._bypass.data.pop(bkey, None)
+                self._bypass.dirs.pop(bkey, None)
         key = (flow.c_ip, flow.s_ip, flow.proto, flow.s_port)
         conv = self._conversations.get(key)
         if conv is None:
@@ -834,6 +851,24 @@ class FlowTable:
         when = _when(ts)
         self._observe(Observation(endpoint, ObservationKind.MAC, mac_text, when, evidence))
         self._observe(Observation(endpoint, ObservationKind.IP, ip_text, when, evidence))
+
+
+def _list(bypass: TcpBypass, flow: _Flow, half: _Half, key: bytes) -> None:
+    """List ``half`` in ``bypass.dirs`` under ``key`` with the mode its state allows (unlist it if none)."""
+    mode = 0
+    if half.bypass:
+        mode = BYPASS_EMPTY
+        if half.bypass == 2:
+            mode |= BYPASS_ANY
+            if flow.c.bypass == 2 and flow.s.bypass == 2:
+                mode |= BYPASS_FIN
+    if half.collecting and not mode & BYPASS_ANY:
+        mode |= BYPASS_DATA
+    half.mode = mode
+    if mode:
+        bypass.dirs[key] = half
+    else:
+        bypass.dirs.pop(key, None)
 
 
 def _mac(raw: bytes | None) -> str | None:

@@ -38,9 +38,13 @@ __all__ = [
     "MAX_RECORD",
     "Packet",
     "PcapReader",
+    "BYPASS_ANY",
+    "BYPASS_DATA",
+    "BYPASS_EMPTY",
+    "BYPASS_FIN",
+    "BypassDirection",
     "FlowCounters",
     "ReadStats",
-    "StreamPrefix",
     "TcpBypass",
     "read_packets",
 ]
@@ -79,9 +83,6 @@ _PCAP_MAGICS = {
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 
 _ETH_IP4 = struct.Struct("!6s6s4xH2xH1xB2x4s4s")
-# From the EtherType of an untagged Ethernet frame: EtherType, IPv4 version/IHL, total length, flags/fragment
-# offset, protocol, then (for a 20-byte IPv4 header) TCP data offset and flags.
-_BYPASS_HDR = struct.Struct("!HBxH2xHxB22xBB")
 _TCP = struct.Struct("!HHIIBB")
 _SEQ = struct.Struct("!I")
 _UDP = struct.Struct("!HHH")
@@ -195,7 +196,7 @@ class Packet:
 
 
 class FlowCounters(Protocol):
-    """The counters a :class:`TcpBypass` entry carries (the flow table's flow objects)."""
+    """The counters a bypassed packet updates (the flow table's flow objects)."""
 
     packets: int
     bytes: int
@@ -203,41 +204,57 @@ class FlowCounters(Protocol):
     closed: bool
 
 
-class StreamPrefix(Protocol):
-    """The stream-prefix state a :attr:`TcpBypass.data` entry carries (the flow table's TCP directions)."""
+BYPASS_EMPTY = 1
+""":attr:`BypassDirection.mode` bit: count its segments without payload."""
+BYPASS_ANY = 2
+"""Mode bit: count its segments with payload too (always set together with :data:`BYPASS_EMPTY`)."""
+BYPASS_FIN = 4
+"""Mode bit: a FIN segment (without SYN or RST) is counted too and closes the flow."""
+BYPASS_DATA = 8
+"""Mode bit: the direction collects its stream prefix; the reader appends in-order segments to ``buf``."""
 
+
+class BypassDirection(Protocol):
+    """One TCP direction listed in :attr:`TcpBypass.dirs` (the flow table's per-direction state)."""
+
+    mode: int
+    """``BYPASS_*`` bits: what the reader may do with this direction's segments."""
     buf: bytearray | None
+    """The stream prefix collected so far (used with :data:`BYPASS_DATA`)."""
     next_seq: int | None
+    """The next expected sequence number (used with :data:`BYPASS_DATA`)."""
+
+    @property
+    def flow(self) -> FlowCounters:
+        """The flow whose counters a counted or appended segment updates."""
 
 
 class TcpBypass:
     """Packets a consumer only needs counted or appended, so the reader never builds a :class:`Packet` for them.
 
-    A consumer that has finished with one direction of a TCP conversation (it keeps no more bytes of it) puts
-    the direction in :attr:`any` (or, while it still wants that direction's data, in :attr:`empty`, which
-    matches only segments without payload), keyed by the 12 bytes ``src_ip + dst_ip + sport + dport`` as they
-    sit in an IPv4 header followed by a TCP header.  For an untagged Ethernet IPv4 TCP packet of such a
-    direction, with no SYN, FIN or RST flag and a timestamp before :attr:`until`, the reader only adds 1 to
-    the entry's ``packets``, the IP length to its ``bytes`` and sets its ``last_ts``; every other packet is
-    yielded as usual.  A FIN segment (without SYN or RST) of a direction also listed in :attr:`fin` is counted
-    the same way and sets the entry's ``closed``.  A direction in :attr:`data` is collecting its stream prefix:
-    a segment of it with payload, no SYN/FIN/RST, whose sequence number is the entry's ``next_seq`` and whose
-    payload fits without filling the prefix (``len(buf) + len(payload) < stream_cap``) is appended to ``buf``,
-    ``next_seq`` advanced and the flow counted, exactly what the consumer would do with it.  Used by the pcap
-    (not pcapng) reader; read statistics count bypassed packets too.
+    The consumer lists TCP directions in :attr:`dirs`, keyed by the 12 bytes ``src_ip + dst_ip + sport + dport``
+    as they sit in an IPv4 header followed by a TCP header, each with its ``mode`` bits.  For an untagged
+    Ethernet IPv4 TCP packet (no IP options) of a listed direction with a timestamp before :attr:`until`:
+
+    * a segment without payload and without SYN, FIN or RST, when the mode has :data:`BYPASS_EMPTY`, and one
+      with payload when it has :data:`BYPASS_ANY`, is only counted: 1 is added to the flow's ``packets``, the IP
+      length to its ``bytes``, and its ``last_ts`` is set;
+    * a FIN segment (without SYN or RST) is counted the same way, and sets the flow's ``closed``, when the mode
+      also has :data:`BYPASS_FIN`;
+    * with :data:`BYPASS_DATA` (and not :data:`BYPASS_ANY`), a segment with payload, no SYN/FIN/RST, whose
+      sequence number is ``next_seq`` and whose payload fits without filling the prefix
+      (``len(buf) + len(payload) < stream_cap``) is appended to ``buf``, ``next_seq`` advanced and the flow
+      counted, exactly what the consumer would do with it.
+
+    Every other packet is yielded as usual.  Used by the pcap (not pcapng) reader; read statistics count
+    bypassed packets too.  One dictionary, so that the reader pays one lookup per packet.
     """
 
-    __slots__ = ("any", "data", "empty", "fin", "stream_cap", "until")
+    __slots__ = ("dirs", "stream_cap", "until")
 
     def __init__(self) -> None:
-        self.any: dict[bytes, FlowCounters] = {}
-        """Directions whose packets are all counted only (unless SYN/FIN/RST)."""
-        self.empty: dict[bytes, FlowCounters] = {}
-        """Directions whose payload-less packets are counted only."""
-        self.fin: dict[bytes, FlowCounters] = {}
-        """Directions (also in :attr:`any`) whose FIN segments only count and close the flow."""
-        self.data: dict[bytes, tuple[FlowCounters, StreamPrefix]] = {}
-        """Directions collecting their stream prefix: their in-order segments are appended by the reader."""
+        self.dirs: dict[bytes, BypassDirection] = {}
+        """Listed directions (see the class documentation); a direction with no mode bit is not listed."""
         self.stream_cap = 0
         """Prefix size at which the consumer hands the prefix over (the reader never reaches it)."""
         self.until = -math.inf
@@ -375,8 +392,14 @@ class PcapReader:
             raise self._error("has a truncated pcap header", "the capture was cut short")
         linktype = struct.unpack_from(endian + "I", buf, 20)[0] & 0x0FFFFFFF
         off = 24
-        rec = struct.Struct(endian + "IIII")
-        unpack = rec.unpack_from
+        unpack = struct.Struct(endian + "IIII").unpack_from
+        # One unpack per packet: the record header and, assuming an untagged Ethernet frame with a 20-byte IPv4
+        # header and TCP, the fields the bypass and the fast path test.  It reads 64 bytes whatever the
+        # record's length; a record shorter than that has its garbage fields ignored (``incl < 54``).  The
+        # network fields come out in the file's byte order: EtherType and fragment bits are compared with
+        # swapped constants and the IP total length is read as two bytes.
+        record_hdr = struct.Struct(endian + "IIII12xHBxBB2xHxB2x12s8xBB").unpack_from
+        swapped = endian == "<"
         decode = _decoder(linktype)
         stats = self.stats
         stats.link_types.setdefault(linktype, 0)
@@ -385,31 +408,37 @@ class PcapReader:
         number = stats.packets
         nbytes = stats.bytes
         fast = linktype == _LINK_ETHERNET
+        # EtherType IPv4 as ``record_hdr`` reads it; on other link types a value no 16-bit field can have.
+        ipv4_type = (0x0008 if swapped else 0x0800) if fast else -1
+        frag_bits = 0xFF1F if swapped else 0x1FFF  # fragment offset bits of the flags/offset field
         eth_ip4 = _ETH_IP4.unpack_from
         tcp_hdr = _TCP.unpack_from
         udp_hdr = _UDP.unpack_from
-        bypass_hdr = _BYPASS_HDR.unpack_from
         bypass = self.bypass if fast else None
-        by_any = bypass.any if bypass is not None else {}
-        by_empty = bypass.empty if bypass is not None else {}
-        by_fin = bypass.fin if bypass is not None else {}
-        by_data = bypass.data if bypass is not None else {}
+        dirs_get = (bypass.dirs if bypass is not None else {}).get
         cap = bypass.stream_cap if bypass is not None else 0
         seq_at = _SEQ.unpack_from
         # The consumer only runs while we are suspended in a yield: refreshed after each one.
         until = bypass.until if bypass is not None else -math.inf
+        max_record = MAX_RECORD
         buflen = len(buf)
         while True:
-            if buflen - off < 16:
+            if buflen - off < 64:
                 stats.packets, stats.bytes = number, nbytes
-                buf, off = self._fill(stream, buf, off, 16)
+                buf, off = self._fill(stream, buf, off, 64)
                 buflen = len(buf)
                 if buflen < 16:
                     if buf:
                         stats.truncated_file = True
                     break
-            sec, frac, incl, orig = unpack(buf, off)
-            if incl > MAX_RECORD:
+            if buflen - off >= 64:
+                sec, frac, incl, _orig, etype, vihl, tot_hi, tot_lo, frag, proto, key, doff, flags = record_hdr(
+                    buf, off
+                )
+            else:  # the last bytes of the file: too short for a frame the bypass or the fast path takes
+                sec, frac, incl, _orig = unpack(buf, off)
+                etype = -2
+            if incl > max_record:
                 stats.packets, stats.bytes = number, nbytes
                 self._bad_length("pcap record", incl)
                 break
@@ -424,55 +453,49 @@ class PcapReader:
                     break
             number += 1
             nbytes += incl
-            if bypass is not None and incl >= 54:
-                # Bypass (see TcpBypass): src ip, dst ip, sport, dport sit at fixed offsets in an untagged
-                # Ethernet frame with a 20-byte IPv4 header; the lookup comes first, the checks after a hit.
-                key = buf[off + 42 : off + 54]
-                counters = by_any.get(key)
-                with_data = counters is not None
-                if counters is None:
-                    counters = by_empty.get(key)
-                entry = by_data.get(key) if by_data and not with_data else None
-                if counters is not None or entry is not None:
-                    etype, vihl, total, frag, proto, doff, flags = bypass_hdr(buf, off + 28)
+            if etype == ipv4_type and vihl == 0x45 and incl >= 54:
+                # Untagged Ethernet, IPv4 without options (``fast`` link type only).
+                direction = dirs_get(key)
+                if direction is not None and proto == 6 and not frag & frag_bits and doff >= 0x50:
+                    # Bypass (see TcpBypass): src ip, dst ip, sport, dport sit at fixed offsets in such a frame;
+                    # the lookup comes first, the checks after a hit.
                     ip_len = incl - 14
+                    total = tot_hi << 8 | tot_lo
                     if total < ip_len:
                         ip_len = total
-                    start = 20 + (doff >> 4) * 4
+                    start = 20 + (doff >> 4) * 4  # IP header + TCP header
                     flags &= 7  # FIN, SYN, RST
-                    if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x1FFF and doff >= 0x50:
-                        if (
-                            counters is not None
-                            and (start == ip_len or with_data and start < ip_len)
-                            and (not flags or flags == 1 and key in by_fin)
-                        ):
+                    mode = direction.mode
+                    if (start == ip_len and mode & 1 or start < ip_len and mode & 2) and (
+                        not flags or flags == 1 and mode & 4
+                    ):
+                        ts = sec + frac * tick
+                        if ts < until:
+                            flow = direction.flow
+                            flow.packets += 1
+                            flow.bytes += ip_len
+                            flow.last_ts = ts
+                            if flags:
+                                flow.closed = True
+                            off = end
+                            continue
+                    elif mode & 10 == 8 and start < ip_len and not flags:
+                        # A direction collecting its prefix (BYPASS_DATA): append in-order data here.
+                        held = direction.buf
+                        seq = direction.next_seq
+                        size = ip_len - start
+                        if held is not None and seq_at(buf, off + 54)[0] == seq and len(held) + size < cap:
                             ts = sec + frac * tick
                             if ts < until:
-                                counters.packets += 1
-                                counters.bytes += ip_len
-                                counters.last_ts = ts
-                                if flags:
-                                    counters.closed = True
+                                held += buf[off + 30 + start : off + 30 + ip_len]
+                                direction.next_seq = (seq + size) & 0xFFFFFFFF
+                                flow = direction.flow
+                                flow.packets += 1
+                                flow.bytes += ip_len
+                                flow.last_ts = ts
                                 off = end
                                 continue
-                        elif entry is not None and start < ip_len and not flags:
-                            # A direction collecting its prefix (TcpBypass.data): append in-order data here.
-                            flow, prefix = entry
-                            held = prefix.buf
-                            seq = prefix.next_seq
-                            size = ip_len - start
-                            if held is not None and seq_at(buf, off + 54)[0] == seq and len(held) + size < cap:
-                                ts = sec + frac * tick
-                                if ts < until:
-                                    held += buf[off + 30 + start : off + 30 + ip_len]
-                                    prefix.next_seq = (seq + size) & 0xFFFFFFFF
-                                    flow.packets += 1
-                                    flow.bytes += ip_len
-                                    flow.last_ts = ts
-                                    off = end
-                                    continue
-            if fast and incl >= 54 and buf[off + 28] == 8 and buf[off + 29] == 0 and buf[off + 30] == 0x45:
-                # Fast path: untagged Ethernet, IPv4 without options, first fragment, TCP or UDP.
+                # Fast path: first fragment, TCP or UDP.
                 dmac, smac, total, frag, proto, src, dst = eth_ip4(buf, off + 16)
                 if not frag & 0x1FFF and total >= 28 and (proto == 6 or proto == 17):
                     ip_start = off + 30
