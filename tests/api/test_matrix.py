@@ -67,6 +67,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/uploads/{kind}", _P.INTEL_WRITE, ok=202, params={"kind": "intel"}, body="upload"),
     Route("GET", "/api/jobs", None),
     Route("GET", "/api/jobs/{job_id}", None, ok=404, params={"job_id": "999999"}),
+    Route("POST", "/api/jobs/{job_id}/cancel", None, ok=404, params={"job_id": "999999"}),
     Route("GET", "/api/users", _P.USERS_READ),
     Route("POST", "/api/users", _P.USERS_ADMIN, ok=201, body="user"),
     Route("POST", "/api/users/{username}/disable", _P.USERS_ADMIN, params={"username": "NEW_USER"}),
@@ -75,6 +76,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/audit/verify", _P.AUDIT_READ),
     Route("GET", "/api/reports/{name}", _P.REPORTS_READ, params={"name": "board"}),
     Route("GET", "/api/reports/{name}", _P.AUDIT_READ, params={"name": "audit"}),
+    Route("GET", "/api/reports/schedules", _P.REPORTS_READ),
+    Route("POST", "/api/reports/schedules", _P.USERS_ADMIN, ok=201, body="schedule"),
+    Route(
+        "POST", "/api/reports/schedules/{schedule_id}/disable", _P.USERS_ADMIN, params={"schedule_id": "NEW_SCHEDULE"}
+    ),
+    Route(
+        "DELETE", "/api/reports/schedules/{schedule_id}", _P.USERS_ADMIN, ok=204, params={"schedule_id": "NEW_SCHEDULE"}
+    ),  # fmt: skip
     Route("GET", "/api/exports/{what}", _P.DEVICES_READ, params={"what": "devices"}),
     Route("GET", "/api/exports/{what}", _P.FINDINGS_READ, params={"what": "findings"}),
     Route("GET", "/api/risk/devices", _P.RISK_READ),
@@ -166,6 +175,9 @@ ROUTES: tuple[Route, ...] = (
 ACCEPTANCE = {"justification": "vendor patch next quarter", "controls": ["network-segmentation"],
               "expires_on": (datetime.now(UTC).date() + timedelta(days=90)).isoformat()}  # fmt: skip
 
+#: A report schedule (a weekly board report into a folder under the hospital's home).
+SCHEDULE = {"report": "board", "cadence": "weekly", "at_hour": 7, "weekday": 0, "folder": "reports/matrix"}
+
 
 def _unit_device(hospital: Hospital) -> str:
     engine = connect(hospital.url)
@@ -227,6 +239,10 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
             made = client.post("/api/incidents", json={"playbook": "recall"},
                                headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
             value = str(made.json()["id"])
+        elif value == "NEW_SCHEDULE":
+            made = client.post("/api/reports/schedules", json=SCHEDULE,
+                               headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
+            value = str(made.json()["id"])
         elif value == "NEW_ACCEPTANCE":
             made = client.post("/api/risk/acceptances", json={**ACCEPTANCE, "device": _unit_device(hospital)},
                                headers={"Authorization": f"Bearer {ADMIN_TOKEN[0]}"})  # fmt: skip
@@ -277,6 +293,8 @@ def _call(client: TestClient, route: Route, token: str, role: Role, hospital: Ho
         return client.request(route.method, path, json={"note": "spare devices arranged"}, headers=headers)
     if route.body == "seed":
         return client.request(route.method, path, params={"seed": "riv-guest"}, headers=headers)
+    if route.body == "schedule":
+        return client.request(route.method, path, json=SCHEDULE, headers=headers)
     if route.body == "incident":
         return client.request(route.method, path, json={"playbook": "recall"}, headers=headers)
     if route.body == "incident-action":

@@ -27,8 +27,12 @@ def test_migrated_schema_matches_the_table_definitions(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
+    def ours(name: str | None, type_: str, _parents: object) -> bool:
+        # procrastinate's queue tables (revision 0013, PostgreSQL) are the queue library's, not schema.py's
+        return not (type_ == "table" and name and name.startswith("procrastinate_") and name not in metadata.tables)
+
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"include_name": ours}), metadata)
     assert differences == []
 
 

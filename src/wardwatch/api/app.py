@@ -103,6 +103,7 @@ def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     from wardwatch.web import routes as web_routes  # noqa: PLC0415 - the UI depends on the API, not the reverse
     from wardwatch.web.routes import STATIC  # noqa: PLC0415
 
+    settings.check_queue()  # WARDWATCH_QUEUE=postgres on SQLite: refused before anything starts
     engine = connect(settings.resolved_database_url)
     ensure_ready(engine)
 
@@ -110,7 +111,7 @@ def create_app(settings: Settings, *, start_jobs: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runner = JobRunner(engine, settings)  # one per serving lifetime: a test client may start the app twice
         app.state.runner = runner
-        if start_jobs:
+        if start_jobs and settings.queue == "inprocess":  # otherwise `wardwatch worker` runs jobs and schedule ticks
             runner.start()
         threading.Thread(target=_warm, args=(app.state.search_index,), name="wardwatch-search", daemon=True).start()
         yield

@@ -388,7 +388,7 @@ class Job(Schema):
 
     id: int
     kind: str
-    status: str = Field(description="queued, running, succeeded or failed")
+    status: str = Field(description="queued, running, succeeded, failed or cancelled")
     progress: float
     message: str | None
     file: str | None
@@ -397,6 +397,9 @@ class Job(Schema):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    attempts: int = Field(description="runs started so far (a queued job is retried after a transient failure)")
+    error: str | None = Field(description="the last failure, also when a later attempt succeeded")
+    cancel_requested: bool = Field(description="someone asked the job to stop; it ends cancelled")
 
 
 class JobPage(Schema):

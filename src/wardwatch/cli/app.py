@@ -11,6 +11,7 @@ from wardwatch import __version__
 from wardwatch.cli import (
     alarms,
     audit,
+    backup,
     devices,
     discover,
     governance,
@@ -25,6 +26,7 @@ from wardwatch.cli import (
     serve,
     simulate,
     users,
+    worker,
 )
 from wardwatch.cli._context import configure_logging, engine, run, settings, stderr, stdout
 from wardwatch.store.database import head_revision, migrate
@@ -56,7 +58,9 @@ app.add_typer(playbook.app, name="playbook")
 app.add_typer(playbook.incident_app, name="incident")
 app.add_typer(integrations.app, name="integrations")
 app.command("serve")(serve.serve)
-app.command("report")(report.report)
+app.add_typer(report.app, name="report")
+backup.register(app)
+worker.register(app)
 
 
 def _version(value: bool) -> None:

@@ -1,12 +1,23 @@
 """Background jobs: uploads (CMMS exports, captures, intelligence files) processed with visible progress.
 
-A job is a row in ``jobs`` (kind, status, progress, message, result).  ``submit`` checks the permission of the
-job's kind and queues it; a :class:`JobRunner` runs queued jobs on a worker thread in this process and records
-progress as it goes.  Handlers are registered in one literal dict, :data:`HANDLERS`.  A real queue (issue 10)
-replaces the runner, not the table or the handlers: a job is self-describing (its ``input`` is JSON).
+A job is a row in ``jobs`` (kind, status, progress, message, result, attempts, last error).  ``submit`` checks
+the permission of the job's kind and queues it.  Handlers are registered in one literal dict, :data:`HANDLERS`; a
+job is self-describing (its ``input`` is JSON), so where it runs does not change what it does:
 
-Statuses: ``queued`` → ``running`` → ``succeeded`` | ``failed``.  A job left ``running`` by a stopped server is
-marked ``failed`` ("interrupted") when the next runner starts, and jobs still ``queued`` are run then.
+- ``Settings.queue == "inprocess"`` (default): a :class:`JobRunner` runs queued jobs on a worker thread of
+  ``wardwatch serve``.  A job left ``running`` by a stopped server is marked ``failed`` ("interrupted") when the
+  next runner starts, and jobs still ``queued`` are run then.
+- ``"postgres"``: ``submit`` also puts the job on the queue in PostgreSQL in the same transaction
+  (``services.job_queue``), and ``wardwatch worker`` processes run it with :func:`run_job` (``queued=True``):
+  a transient failure is retried (at most :data:`MAX_ATTEMPTS` runs), and a job whose worker died is run again.
+
+Statuses (:data:`STATUSES`): ``queued`` → ``running`` → ``succeeded`` | ``failed`` | ``cancelled``.  ``cancel``
+stops a queued job before it runs; a running one is asked to stop, and its handler raises :class:`Cancelled` at its
+next progress report.  Failed jobs (``list_jobs(status="failed")``) are the dead letters: their ``error`` says why.
+
+The runner also ticks (every ``Settings.schedule_tick_seconds``, and once right after it starts): each tick runs
+``services.report_schedules.run_due`` on the worker thread, so scheduled reports are delivered on time while
+``wardwatch serve`` runs, one render at a time with the uploads.
 """
 
 from __future__ import annotations
@@ -27,7 +38,8 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from wardwatch.domain.permissions import Permission, PermissionDenied, Principal, allows, require
+from wardwatch.domain.permissions import Permission, PermissionDenied, Principal, Role, allows, require
+from wardwatch.domain.remediation import TransitionRefused
 from wardwatch.ingest.errors import IngestError
 from wardwatch.services import audit
 from wardwatch.settings import Settings
@@ -38,12 +50,19 @@ from wardwatch.store.schema import jobs
 
 __all__ = [
     "HANDLERS",
+    "MAX_ATTEMPTS",
+    "STATUSES",
+    "Cancelled",
     "JobContext",
     "JobNotFound",
+    "JobRetry",
     "JobRunner",
     "authorize",
+    "cancel",
+    "deliver_schedules",
     "get_job",
     "list_jobs",
+    "run_job",
     "save_upload",
     "submit",
 ]
@@ -55,9 +74,25 @@ MAX_UPLOAD_BYTES = 2 * 1024**3
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _PROGRESS_EVERY = 0.5  # seconds between progress writes
 
+#: Every status a job can have; the last three are final.
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+_FINAL = ("succeeded", "failed", "cancelled")
+#: Runs of a queued job at most (``WARDWATCH_QUEUE=postgres``): the first and two retries.
+MAX_ATTEMPTS = 3
+#: Failures of the job's input (a bad file): running it again cannot help, so they are never retried.
+_INPUT_ERRORS: tuple[type[Exception], ...] = (IngestError, ValueError, LookupError, OSError)
+
 
 class JobNotFound(LookupError):
     """No job has this id (or the principal may not see it)."""
+
+
+class Cancelled(Exception):
+    """The job was asked to stop; raised by :meth:`JobContext.progress`, the job ends ``cancelled``."""
+
+
+class JobRetry(Exception):
+    """A queued job failed transiently and is run again (the queue's worker raises it to schedule the retry)."""
 
 
 @dataclass(slots=True)
@@ -71,17 +106,22 @@ class JobContext:
     _last: float = 0.0
 
     def progress(self, fraction: float, message: str, *, force: bool = False) -> None:
-        """Record progress (0..1) and what is happening; writes at most twice a second unless forced."""
+        """Record progress (0..1) and what is happening; writes at most twice a second unless forced.
+
+        Raises :class:`Cancelled` when someone asked the job to stop (seen when the progress is written)."""
         now = time.monotonic()
         if not force and now - self._last < _PROGRESS_EVERY:
             return
         self._last = now
         with self.engine.begin() as connection:
-            connection.execute(
+            stopper = connection.execute(
                 update(jobs)
                 .where(jobs.c.id == self.job_id)
                 .values(progress=max(0.0, min(1.0, fraction)), message=message[:2000])
-            )
+                .returning(jobs.c.cancel_requested_by)
+            ).scalar()
+        if stopper is not None:
+            raise Cancelled(f"cancelled by {stopper} while running")
 
 
 def _stage_progress(context: JobContext, start: float, span: float) -> Callable[[str, int, int | None], None]:
@@ -179,10 +219,22 @@ def authorize(engine: Engine, principal: Principal, kind: str, *, address: str |
 
 
 def submit(
-    engine: Engine, principal: Principal, kind: str, job_input: dict[str, Any], *, address: str | None = None
+    engine: Engine,
+    principal: Principal,
+    kind: str,
+    job_input: dict[str, Any],
+    *,
+    address: str | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Queue a job after checking the permission its kind needs; return it."""
+    """Queue a job after checking the permission its kind needs; return it.
+
+    With ``settings.queue == "postgres"`` the job also goes on the PostgreSQL queue, in the same transaction, for
+    ``wardwatch worker``; otherwise the caller hands it to the in-process :class:`JobRunner`."""
     authorize(engine, principal, kind, address=address)
+    queued = settings is not None and settings.queue == "postgres"
+    if queued and settings is not None:
+        settings.check_queue()
     ensure_ready(engine)
     with engine.begin() as connection:
         job_id = connection.execute(
@@ -195,9 +247,14 @@ def submit(
                 input=json.dumps(job_input, default=str),
                 created_by=principal.username,
                 created_at=datetime.now(UTC),
+                attempts=0,
             )
             .returning(jobs.c.id)
         ).scalar_one()
+        if queued:
+            from wardwatch.services.job_queue import defer  # noqa: PLC0415 - procrastinate only with the queue
+
+            defer(connection, int(job_id))
         audit.record(
             connection, principal.username, f"jobs.{kind}", target=f"job {job_id}",
             detail={"file": Path(str(job_input.get("path", ""))).name}, address=address,
@@ -212,6 +269,7 @@ def _public(row: Any) -> dict[str, Any]:
     job["result"] = json.loads(job["result"]) if job["result"] else None
     given = json.loads(job.pop("input") or "{}")
     job["file"] = Path(given["path"]).name if given.get("path") else None
+    job["cancel_requested"] = job.pop("cancel_requested_by") is not None
     return job
 
 
@@ -232,10 +290,17 @@ def get_job(engine: Engine, principal: Principal, job_id: int) -> dict[str, Any]
     return job
 
 
-def list_jobs(engine: Engine, principal: Principal, *, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
-    """The newest jobs: every job with ``jobs:read``, otherwise the principal's own."""
+def list_jobs(
+    engine: Engine, principal: Principal, *, limit: int = 50, status: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The newest jobs (of one ``status`` if given: ``failed`` are the dead letters): every job with ``jobs:read``,
+    otherwise the principal's own."""
     ensure_ready(engine)
     query = select(jobs)
+    if status is not None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown job status {status!r}; known: {', '.join(STATUSES)}")
+        query = query.where(jobs.c.status == status)
     if not allows(principal, Permission.JOBS_READ):
         query = query.where(jobs.c.created_by == principal.username)
     with engine.connect() as connection:
@@ -256,43 +321,141 @@ def public_message(settings: Settings, text: str) -> str:
     return re.sub(home + r"/(?:[^\s:;,'\"]*/)?", "", text)
 
 
-def run_job(engine: Engine, settings: Settings, job_id: int) -> None:
-    """Run one queued job to the end, recording success or a one-line failure (never raises)."""
+def _claim(engine: Engine, job_id: int, queued: bool) -> tuple[Any, int] | None:
+    """Mark the job running and count the attempt; ``None`` when there is nothing to run.
+
+    In process only a ``queued`` job is taken.  From the queue a ``running`` one is taken too: the queue's lock
+    guarantees that no other worker runs it, so its previous run died with its worker."""
+    takeable = ("queued", "running") if queued else ("queued",)
     with engine.begin() as connection:
+        row = connection.execute(
+            select(jobs.c.kind, jobs.c.input, jobs.c.created_by, jobs.c.status, jobs.c.attempts, jobs.c.error)
+            .where(jobs.c.id == job_id)
+        ).first()  # fmt: skip
+        if row is None or row.status not in takeable:
+            return None
+        attempt = int(row.attempts) + 1
+        values: dict[str, Any] = {"status": "running", "started_at": datetime.now(UTC), "attempts": attempt}
+        if row.status == "running":
+            values["error"] = f"attempt {attempt - 1} stopped: the worker running it died"
+        if queued and attempt > MAX_ATTEMPTS:
+            values.update(status="failed", finished_at=datetime.now(UTC), attempts=attempt - 1)
+            values["message"] = f"gave up after {attempt - 1} attempts: {values.get('error') or row.error}"[:2000]
+        else:
+            values["message"] = f"started (attempt {attempt} of {MAX_ATTEMPTS})" if queued else "started"
         claimed = connection.execute(
             update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == "queued")
-            .values(status="running", started_at=datetime.now(UTC), message="started")
+            .where(jobs.c.id == job_id, jobs.c.status == row.status, jobs.c.attempts == row.attempts)
+            .values(**values)
         ).rowcount
-        row = connection.execute(select(jobs.c.kind, jobs.c.input, jobs.c.created_by).where(jobs.c.id == job_id)).one()
-    if not claimed:
-        return
+    if not claimed or values["status"] == "failed":
+        if claimed:
+            audit.record_now(engine, row.created_by, f"jobs.{row.kind}", target=f"job {job_id}", outcome="failure")
+        return None
+    return row, attempt
+
+
+def run_job(engine: Engine, settings: Settings, job_id: int, *, queued: bool = False) -> str:
+    """Run one job to the end, recording success, cancellation or a one-line failure (never raises).
+
+    Returns the job's status afterwards, or ``"retry"``: only for a job run from the queue (``queued``) that failed
+    for a reason other than its input (a bug, the database gone) before its last attempt; it is ``queued`` again
+    and the queue's worker schedules the next run.  A job already finished (or cancelled) is left as it is."""
+    claimed = _claim(engine, job_id, queued)
+    if claimed is None:
+        with engine.connect() as connection:
+            status = connection.execute(select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
+        return str(status or "missing")
+    row, attempt = claimed
     context = JobContext(engine, settings, job_id, json.loads(row.input or "{}"))
     try:
         result = HANDLERS[row.kind][1](context)
-    except (IngestError, StoreError, ValueError, LookupError, OSError) as e:
-        _finish(engine, job_id, status="failed", message=public_message(settings, str(e).strip("'\""))[:2000])
+    except Cancelled as e:
+        _finish(engine, job_id, status="cancelled", message=str(e))
+        audit.record_now(engine, row.created_by, f"jobs.{row.kind}", target=f"job {job_id}", outcome="failure",
+                         detail={"cancelled": str(e)})  # fmt: skip
+        return "cancelled"
+    except _INPUT_ERRORS as e:
+        text = public_message(settings, str(e).strip("'\""))[:2000]
+        _finish(engine, job_id, status="failed", message=text, error=text)
         audit.record_now(engine, row.created_by, f"jobs.{row.kind}", target=f"job {job_id}", outcome="failure")
-        return
-    except Exception as e:  # a bug: keep the server alive, say so in the job, log the traceback
+        return "failed"
+    except Exception as e:  # a bug or the database gone: keep the worker alive, say so in the job, log the traceback
         logger.exception("job %s failed", job_id)
-        text = public_message(settings, f"internal error ({type(e).__name__}: {e})")
-        _finish(engine, job_id, status="failed", message=text[:2000])
+        said = str(e) if isinstance(e, StoreError) else f"internal error ({type(e).__name__}: {e})"
+        text = public_message(settings, said)[:2000]
+        if queued and attempt < MAX_ATTEMPTS:
+            with engine.begin() as connection:
+                connection.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id, jobs.c.status == "running")
+                    .values(status="queued", error=text, message=f"attempt {attempt} failed, retrying: {text}"[:2000])
+                )
+            return "retry"
+        _finish(engine, job_id, status="failed", message=text, error=text)
         audit.record_now(engine, row.created_by, f"jobs.{row.kind}", target=f"job {job_id}", outcome="failure")
-        return
+        return "failed"
     _finish(engine, job_id, status="succeeded", progress=1.0, message="done", result=json.dumps(result, default=str))
+    return "succeeded"
+
+
+def cancel(engine: Engine, principal: Principal, job_id: int, *, address: str | None = None) -> dict[str, Any]:
+    """Cancel a job (its submitter or an admin): a queued one never runs; a running one is asked to stop and ends
+    ``cancelled`` at its next progress report.  ``TransitionRefused`` when it has already finished."""
+    job = get_job(engine, principal, job_id)
+    if job["created_by"] != principal.username and principal.role is not Role.ADMIN:
+        audit.record_now(engine, principal.username, "jobs.cancel", target=f"job {job_id}", outcome="denied",
+                         address=address)  # fmt: skip
+        raise PermissionDenied(f"only {job['created_by']} (who submitted job {job_id}) or an admin may cancel it")
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        stopped = connection.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == "queued")
+            .values(status="cancelled", cancel_requested_by=principal.username, finished_at=now,
+                    message=f"cancelled by {principal.username} before it ran")
+        ).rowcount  # fmt: skip
+        if not stopped:
+            asked = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == "running")
+                .values(cancel_requested_by=principal.username)
+            ).rowcount
+            if not asked:
+                status = connection.execute(select(jobs.c.status).where(jobs.c.id == job_id)).scalar()
+                raise TransitionRefused(f"job {job_id} is already {status}: there is nothing to cancel")
+        audit.record(connection, principal.username, "jobs.cancel", target=f"job {job_id}",
+                     detail={"while": "queued" if stopped else "running"}, address=address)  # fmt: skip
+    return _get(engine, job_id)
+
+
+def deliver_schedules(engine: Engine, settings: Settings) -> None:
+    """One tick of scheduled report delivery (never raises: a failure is logged and the next tick tries again)."""
+    from wardwatch.services.report_schedules import run_due  # noqa: PLC0415 - services import each other lazily
+
+    try:
+        for result in run_due(engine, settings):
+            if result["status"] != "delivered":
+                logger.warning("report schedule %s: %s", result["id"], result["error"])
+    except Exception:  # the database may be briefly unreachable: the next tick tries again
+        logger.exception("scheduled report delivery failed")
 
 
 class JobRunner:
     """Runs jobs on one worker thread of this process (the embedded deployment; issue 10 brings a queue)."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        """Prepare the worker; :meth:`start` recovers what a previous run left."""
+    def __init__(self, engine: Engine, settings: Settings, *, tick_seconds: float | None = None) -> None:
+        """Prepare the worker; :meth:`start` recovers what a previous run left and starts the schedule ticks
+        (every ``tick_seconds``, default ``settings.schedule_tick_seconds``; 0: no ticks)."""
         self._engine = engine
         self._settings = settings
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wardwatch-job")
         self._lock = threading.Lock()
-        self._futures: list[Future[None]] = []
+        self._futures: list[Future[str]] = []
+        self._tick_seconds = settings.schedule_tick_seconds if tick_seconds is None else tick_seconds
+        self._stopping = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._tick: Future[None] | None = None
 
     def start(self) -> None:
         """Mark jobs interrupted by a stopped server as failed, and run the ones still queued."""
@@ -309,9 +472,31 @@ class JobRunner:
             queued = connection.execute(select(jobs.c.id).where(jobs.c.status == "queued").order_by(jobs.c.id))
             for job_id in queued.scalars():
                 self.enqueue(int(job_id))
+        if self._tick_seconds > 0 and self._ticker is None:
+            self._ticker = threading.Thread(target=self._ticking, name="wardwatch-schedule-tick", daemon=True)
+            self._ticker.start()
+
+    @property
+    def ticking(self) -> bool:
+        """True while the schedule ticks run (between :meth:`start` and :meth:`shutdown`)."""
+        return self._ticker is not None and self._ticker.is_alive()
+
+    def _ticking(self) -> None:
+        """Queue a delivery tick now and then every interval (skipped while the previous one still runs)."""
+        while not self._stopping.is_set():
+            with self._lock:
+                if self._tick is None or self._tick.done():
+                    try:
+                        self._tick = self._pool.submit(deliver_schedules, self._engine, self._settings)
+                    except RuntimeError:  # the pool was shut down under us
+                        return
+            self._stopping.wait(self._tick_seconds)
 
     def enqueue(self, job_id: int) -> None:
-        """Run ``job_id`` when the worker is free."""
+        """Run ``job_id`` when the worker is free (with ``WARDWATCH_QUEUE=postgres`` the workers take it instead:
+        ``submit`` queued it)."""
+        if self._settings.queue != "inprocess":
+            return
         with self._lock:
             self._futures = [f for f in self._futures if not f.done()]
             self._futures.append(self._pool.submit(run_job, self._engine, self._settings, job_id))
@@ -324,5 +509,8 @@ class JobRunner:
             future.result(timeout)
 
     def shutdown(self) -> None:
-        """Finish the running job and stop."""
+        """Stop the schedule ticks, finish the running job (or delivery tick) and stop."""
+        self._stopping.set()
+        if self._ticker is not None:
+            self._ticker.join()
         self._pool.shutdown(wait=True, cancel_futures=False)

@@ -89,6 +89,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config = _alembic_config()
     try:
         with engine.begin() as connection:
+            if engine.dialect.name == "sqlite":
+                # pysqlite opens a transaction only before INSERT/UPDATE/DELETE: without an explicit BEGIN every
+                # CREATE TABLE commits by itself, and a crash mid-migration leaves a half-made schema that no later
+                # `migrate` can finish (tests/store/test_crash_safety.py)
+                connection.exec_driver_sql("BEGIN")
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as e:

@@ -433,6 +433,9 @@ jobs = Table(
     Column("created_at", UTC_DATETIME, nullable=False),
     Column("started_at", UTC_DATETIME),
     Column("finished_at", UTC_DATETIME),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # revision 0013: runs started so far
+    Column("error", Text),  # the last failure, kept when a retry succeeds or the job is cancelled
+    Column("cancel_requested_by", String(100)),  # asked to stop: the handler stops at its next progress report
 )
 """Background work (uploads processed, later feed syncs and rescoring) with its progress and outcome."""
 
@@ -671,3 +674,27 @@ incident_actions = Table(
     Column("done", Boolean, nullable=False),
 )
 """What was done during an incident, by whom and when: the incident's record."""
+
+# --- report schedules (revision 0012) -----------------------------------------------------------------------------
+
+report_schedules = Table(
+    "report_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("report", String(10), nullable=False),  # board, audit
+    Column("format", String(10), nullable=False),  # pdf, html
+    Column("cadence", String(10), nullable=False),  # daily, weekly, monthly
+    Column("at_hour", Integer, nullable=False),  # 0-23, UTC
+    Column("weekday", Integer),  # weekly: 0 (Monday) - 6 (Sunday)
+    Column("day", Integer),  # monthly: 1-28
+    Column("recipients", Text, nullable=False),  # JSON list of e-mail addresses ("[]" for none)
+    Column("folder", String(500)),  # a folder under the Wardwatch home, relative to it (NULL: none)
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", UTC_DATETIME, nullable=False),
+    Column("last_run_at", UTC_DATETIME),
+    Column("next_run_at", UTC_DATETIME, nullable=False, index=True),
+    Column("last_status", String(20)),  # delivered, failed (NULL: not run yet)
+    Column("last_error", Text),
+    Column("enabled", Boolean, nullable=False),
+)
+"""Reports delivered on a cadence by e-mail and/or into a folder (``services.report_schedules``, the job runner)."""

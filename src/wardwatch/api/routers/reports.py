@@ -1,4 +1,9 @@
-"""``/api/reports/{board,audit}`` (JSON, HTML or PDF) and ``/api/exports/{devices,findings}`` (CSV, JSON, XLSX)."""
+"""``/api/reports/{board,audit}`` (JSON, HTML or PDF), ``/api/reports/schedules`` (scheduled delivery) and
+``/api/exports/{devices,findings}`` (CSV, JSON, XLSX).
+
+Schedules: listing needs ``reports:read`` (audit-report schedules also ``audit:read``); creating, disabling and
+deleting need ``users:admin`` plus the report's own permissions (see ``services.report_schedules``).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
+from pydantic import Field
 from starlette.background import BackgroundTask
 
-from wardwatch.api.deps import CurrentUser, EngineDep
+from wardwatch.api.deps import CurrentUser, EngineDep, SettingsDep, allow, client_address
+from wardwatch.api.schemas import Schema
+from wardwatch.domain.permissions import Permission, Principal
+from wardwatch.services import report_schedules
 from wardwatch.services.export_data import export_rows
 from wardwatch.services.exports import write_export
 from wardwatch.services.report_render import render
@@ -34,6 +44,85 @@ _EXPORT_MEDIA = {
 
 def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%d-%H%M")
+
+
+ScheduleReader = Annotated[Principal, Depends(allow(Permission.REPORTS_READ))]
+Scheduler = Annotated[Principal, Depends(allow(Permission.USERS_ADMIN))]
+ScheduleId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="The schedule's id.")]
+
+
+class ScheduleIn(Schema):
+    """A report delivered on a cadence (UTC) to e-mail recipients and/or a folder under the Wardwatch home."""
+
+    report: Literal["board", "audit"]
+    format: Literal["pdf", "html"] = "pdf"
+    cadence: Literal["daily", "weekly", "monthly"]
+    at_hour: int = Field(ge=0, le=23, description="The hour (UTC) it runs at.")
+    weekday: int | None = Field(default=None, ge=0, le=6, description="Weekly: 0 Monday … 6 Sunday.")
+    day: int | None = Field(default=None, ge=1, le=28, description="Monthly: the day of the month.")
+    recipients: list[Annotated[str, Field(max_length=254)]] = Field(default_factory=list, max_length=50)
+    folder: str | None = Field(default=None, max_length=500, description="A folder under the Wardwatch home.")
+
+
+class ScheduleOut(Schema):
+    """A report schedule and how its newest run went."""
+
+    id: int
+    report: str
+    format: str
+    cadence: str
+    at_hour: int
+    weekday: int | None
+    day: int | None
+    when: str = Field(description="The cadence in words.")
+    recipients: list[str]
+    folder: str | None = Field(description="Relative to the Wardwatch home.")
+    created_by: str
+    created_at: datetime
+    last_run_at: datetime | None
+    next_run_at: datetime
+    last_status: str | None = Field(description="delivered or failed; null before the first run.")
+    last_error: str | None
+    enabled: bool
+
+
+@router.get("/api/reports/schedules", response_model=list[ScheduleOut], summary="Scheduled report deliveries")
+def get_schedules(engine: EngineDep, principal: ScheduleReader) -> list[dict[str, Any]]:
+    """Every schedule of a report the caller may read, with its next run and how its newest run went."""
+    return report_schedules.list_schedules(engine, principal)
+
+
+@router.post(
+    "/api/reports/schedules", response_model=ScheduleOut, status_code=201, summary="Schedule a report's delivery"
+)
+def post_schedule(
+    request: Request, engine: EngineDep, settings: SettingsDep, principal: Scheduler, body: ScheduleIn
+) -> dict[str, Any]:
+    """Deliver the report on a cadence by e-mail (the report attached) and/or into a folder; audited."""
+    return report_schedules.create_schedule(
+        engine, settings, principal, report=body.report, fmt=body.format, cadence=body.cadence,
+        at_hour=body.at_hour, weekday=body.weekday, day=body.day, recipients=body.recipients, folder=body.folder,
+        address=client_address(request),
+    )  # fmt: skip
+
+
+@router.post(
+    "/api/reports/schedules/{schedule_id}/disable", response_model=ScheduleOut, summary="Stop a schedule (kept)"
+)
+def post_disable_schedule(
+    schedule_id: ScheduleId, request: Request, engine: EngineDep, principal: Scheduler
+) -> dict[str, Any]:
+    """The schedule delivers nothing more; it stays listed with its history.  Audited."""
+    return report_schedules.disable_schedule(engine, principal, schedule_id, address=client_address(request))
+
+
+@router.delete(
+    "/api/reports/schedules/{schedule_id}", status_code=204, response_class=Response, summary="Delete a schedule"
+)
+def delete_schedule(schedule_id: ScheduleId, request: Request, engine: EngineDep, principal: Scheduler) -> Response:
+    """Remove the schedule.  Audited."""
+    report_schedules.delete_schedule(engine, principal, schedule_id, address=client_address(request))
+    return Response(status_code=204)
 
 
 @router.get(

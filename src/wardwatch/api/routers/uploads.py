@@ -50,7 +50,9 @@ async def upload(
         job_input["site"] = site
     if kind == "intel" and model and model.strip():
         job_input["model"] = model.strip()
-    job = await run_in_threadpool(submit, engine, principal, job_kind, job_input, address=client_address(request))
+    job = await run_in_threadpool(
+        lambda: submit(engine, principal, job_kind, job_input, address=client_address(request), settings=settings)
+    )
     runner.enqueue(int(job["id"]))
     response.headers["Location"] = f"/api/jobs/{job['id']}"
     return Job(**job)

@@ -113,11 +113,14 @@ function showResult(list, result) {
 }
 
 function refreshJobs(table) {
-  // The recent-jobs table follows the jobs of everyone it shows while the page is open.
+  // The recent-jobs table follows the jobs of everyone it shows while the page is open; the filter picks a status
+  // ("Failed jobs": the dead letters, with their attempts and last error).
+  const filter = document.getElementById("job-filter");
   const tick = async () => {
     if (document.hidden) return;
     try {
-      const page = await api("/api/jobs?limit=20");
+      const only = filter && filter.value ? "&status=" + encodeURIComponent(filter.value) : "";
+      const page = await api("/api/jobs?limit=20" + only);
       const body = table.tBodies[0];
       body.replaceChildren();
       for (const j of page.items) {
@@ -128,7 +131,8 @@ function refreshJobs(table) {
         pill.textContent = j.status;
         status.appendChild(pill);
         const when = new Date(j.created_at);
-        tr.append(cell(String(j.id)), cell(j.kind), cell(j.file), status, cell(j.message), cell(j.created_by),
+        tr.append(cell(String(j.id)), cell(j.kind), cell(j.file), status, cell(String(j.attempts)), cell(j.message),
+          cell(j.created_by),
           cell(when.toISOString().slice(0, 16).replace("T", " ")));
         body.appendChild(tr);
       }
@@ -138,6 +142,7 @@ function refreshJobs(table) {
       // keep the last table; the next tick tries again
     }
   };
+  if (filter) filter.addEventListener("change", tick);
   setInterval(tick, 3000);
 }
 
@@ -170,7 +175,7 @@ function uploads(form) {
     try {
       let job = await api("/api/uploads/" + encodeURIComponent(kind), { method: "POST", body: data });
       document.getElementById("job-title").textContent = "Job " + job.id;
-      while (job.status === "queued" || job.status === "running") {
+      while (job.status === "queued" || job.status === "running") {  // cancelled and failed are final too
         state.textContent = job.status;
         bar.value = job.progress;
         message.textContent = job.message || "";
@@ -178,8 +183,8 @@ function uploads(form) {
         job = await api("/api/jobs/" + job.id);
       }
       state.textContent = job.status;
-      bar.value = job.status === "succeeded" || job.status === "failed" ? 1 : job.progress;
-      if (job.status === "failed") bar.classList.add("failed");
+      bar.value = job.status === "succeeded" || job.status === "failed" || job.status === "cancelled" ? 1 : job.progress;
+      if (job.status === "failed" || job.status === "cancelled") bar.classList.add("failed");
       message.textContent = job.message || "";
       if (job.result) {
         showResult(result, job.result);
