@@ -292,3 +292,37 @@ def test_with_the_queue_the_server_runs_no_jobs_itself(
         assert get_job(engine, BIOMED, job["id"])["status"] == "queued"
     application.state.engine.dispose()
     assert _entries(settings) == [(job["id"], "todo", 0)]
+
+
+def test_a_big_in_process_import_on_sqlite_reports_progress_and_can_be_cancelled(tmp_path: Path) -> None:
+    """On SQLite the import holds the one write lock for its whole transaction: progress writes must not wait for it
+    (they used to, and failed the job after the 10 s busy timeout).  The running server shows the live progress, and
+    a cancellation (a read, never blocked in WAL mode) stops the import, rolled back."""
+    settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'big.db'}")
+    engine = connect(settings.resolved_database_url)
+    migrate(engine)
+    done_job = submit(engine, BIOMED, "cmms_import", {"path": str(_cmms(tmp_path / "a.csv", "A", 40_000))},
+                      settings=settings)  # fmt: skip
+    runner = JobRunner(engine, settings, tick_seconds=0)
+    seen: list[str] = []
+    runner.enqueue(done_job["id"])
+    try:
+        _wait(lambda: seen.append(get_job(engine, BIOMED, done_job["id"])["message"] or "") or "created" in seen[-1],
+              60, "the import to report its progress")  # fmt: skip
+        runner.wait(120)
+        finished = get_job(engine, BIOMED, done_job["id"])
+        assert finished["status"] == "succeeded", finished["message"]
+        assert _count(engine, devices) == 40_000
+
+        cancelled = submit(engine, BIOMED, "cmms_import", {"path": str(_cmms(tmp_path / "b.csv", "B", 40_000))},
+                           settings=settings)  # fmt: skip
+        runner.enqueue(cancelled["id"])
+        _wait(lambda: get_job(engine, BIOMED, cancelled["id"])["status"] == "running", 60, "the import to start")
+        assert cancel(engine, BIOMED, cancelled["id"])["cancel_requested"]
+        runner.wait(120)
+    finally:
+        runner.shutdown()
+    stopped = get_job(engine, BIOMED, cancelled["id"])
+    assert stopped["status"] == "cancelled" and stopped["message"] == "cancelled by hank while running"
+    assert _count(engine, devices) == 40_000  # the second import was rolled back whole
+    engine.dispose()

@@ -37,13 +37,14 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from wardwatch.domain.permissions import Permission, PermissionDenied, Principal, Role, allows, require
 from wardwatch.domain.remediation import TransitionRefused
 from wardwatch.ingest.errors import IngestError
 from wardwatch.services import audit
 from wardwatch.settings import Settings
-from wardwatch.store.database import ensure_ready
+from wardwatch.store.database import SQLITE_BUSY_TIMEOUT_MS, ensure_ready
 from wardwatch.store.errors import StoreError
 from wardwatch.store.inventory import aware
 from wardwatch.store.schema import jobs
@@ -83,6 +84,12 @@ MAX_ATTEMPTS = 3
 _INPUT_ERRORS: tuple[type[Exception], ...] = (IngestError, ValueError, LookupError, OSError)
 
 
+#: Progress of the jobs running in this process that the database could not take yet (SQLite: the job's own import
+#: holds the write lock); :func:`_public` shows it instead of the stored one while the job runs.
+_LIVE: dict[int, tuple[float, str]] = {}
+_SQLITE_PROGRESS_WAIT_MS = 50
+
+
 class JobNotFound(LookupError):
     """No job has this id (or the principal may not see it)."""
 
@@ -113,13 +120,31 @@ class JobContext:
         if not force and now - self._last < _PROGRESS_EVERY:
             return
         self._last = now
-        with self.engine.begin() as connection:
-            stopper = connection.execute(
-                update(jobs)
-                .where(jobs.c.id == self.job_id)
-                .values(progress=max(0.0, min(1.0, fraction)), message=message[:2000])
-                .returning(jobs.c.cancel_requested_by)
-            ).scalar()
+        value, text = max(0.0, min(1.0, fraction)), message[:2000]
+        _LIVE[self.job_id] = (value, text)
+        sqlite = self.engine.dialect.name == "sqlite"
+        try:
+            with self.engine.begin() as connection:
+                if sqlite:  # don't wait: the job's own import may hold SQLite's one write lock for minutes
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={_SQLITE_PROGRESS_WAIT_MS}")
+                try:
+                    stopper = connection.execute(
+                        update(jobs).where(jobs.c.id == self.job_id).values(progress=value, message=text)
+                        .returning(jobs.c.cancel_requested_by)
+                    ).scalar()  # fmt: skip
+                finally:
+                    if sqlite:
+                        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        except OperationalError as e:
+            if not sqlite or "locked" not in str(e):
+                raise
+            # The write lock is taken (by this job's import, on SQLite): the progress stays in this process, where
+            # the server that runs the job reads it (:func:`_public`); a cancellation is still seen (WAL readers
+            # are never blocked).
+            with self.engine.connect() as connection:
+                stopper = connection.execute(
+                    select(jobs.c.cancel_requested_by).where(jobs.c.id == self.job_id)
+                ).scalar()
         if stopper is not None:
             raise Cancelled(f"cancelled by {stopper} while running")
 
@@ -270,6 +295,9 @@ def _public(row: Any) -> dict[str, Any]:
     given = json.loads(job.pop("input") or "{}")
     job["file"] = Path(given["path"]).name if given.get("path") else None
     job["cancel_requested"] = job.pop("cancel_requested_by") is not None
+    live = _LIVE.get(job["id"])
+    if live is not None and job["status"] == "running":
+        job["progress"], job["message"] = live
     return job
 
 
@@ -310,6 +338,7 @@ def list_jobs(
 
 
 def _finish(engine: Engine, job_id: int, **values: Any) -> None:
+    _LIVE.pop(job_id, None)
     with engine.begin() as connection:
         connection.execute(update(jobs).where(jobs.c.id == job_id).values(finished_at=datetime.now(UTC), **values))
 
