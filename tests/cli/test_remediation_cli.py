@@ -64,5 +64,7 @@ def test_accept_mitigate_and_bad_input(home: Path) -> None:  # noqa: F811
     code, _, err = invoke("remediation", "show", "999")
     assert code == 2 and "no remediation item #999" in err
     assert as_json("remediation", "list", "--state", "accepted")[0]["id"] == pump
+    found = as_json("remediation", "list", "--search", "legacy pump")
+    assert [i["id"] for i in found] == [pump]
     code, _, err = invoke("remediation", "list", "--state", "done")
     assert code == 2 and "unknown state 'done'" in err

@@ -232,3 +232,18 @@ def test_a_devices_remediation_history(engine: Engine, hospital: dict[str, int])
     assert remediation.items_for_device(engine, Principal("x", Role.AUDITOR), hospital["P1"])  # read-only sees it
     no_remediation = Principal("t", Role.BIOMED, scopes=frozenset())  # a token without remediation:read
     assert remediation.items_for_device(engine, no_remediation, hospital["P1"]) == []
+
+
+def test_the_board_filters_by_unit_and_words(engine: Engine, hospital: dict[str, int]) -> None:
+    remediation.sync(engine, BIOMED, now=NOW)
+    titles = lambda **kw: sorted(i["title"] for i in remediation.list_items(engine, BIOMED, now=NOW, **kw))  # noqa: E731
+    # The Ward has pump P4 (Acme Pump 9) and the unknown X1; the ICU the other pumps and the monitor
+    assert titles(unit="Ward") == ["CVE-2024-0001 on Acme Pump 9", f"CVE-2024-0003 on device #{hospital['X1']}"]
+    assert titles(unit="ICU") == ["CVE-2024-0001 on Acme Pump 9", "CVE-2024-0002 on Acme Mon 2"]
+    assert titles(unit="Nowhere") == []
+    assert titles(search="pump 9") == ["CVE-2024-0001 on Acme Pump 9"]  # every word, any case
+    assert titles(search="acme 0002") == ["CVE-2024-0002 on Acme Mon 2"]
+    assert titles(search="100%_") == []  # LIKE wildcards are taken literally
+    # A clinician's own unit always applies: the Ward's items seen by an ICU nurse are the ones in both
+    assert [i["title"] for i in remediation.list_items(engine, ICU_NURSE, unit="Ward", now=NOW)] == [
+        "CVE-2024-0001 on Acme Pump 9"]  # fmt: skip

@@ -132,6 +132,20 @@ def test_each_role_takes_its_own_step(page: Any, copy: Hospital, artifacts: Path
     page.get_by_label("Accepted until").fill("2027-06-30")
     page.get_by_role("button", name="Take the step").click()
     expect(page.get_by_test_id("item-state")).to_have_text("accepted", timeout=60_000)
+    page.goto("/remediation")
+    page.get_by_label("Search (CVE, manufacturer, model)").fill(accepted["vulnerability"])
+    page.get_by_label("Unit").select_option(copy.unit)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator(f"tr[data-item='{accepted['id']}']")).to_be_visible()
+    shown = (
+        page.get_by_test_id("remediation-items")
+        .locator("tbody tr")
+        .evaluate_all("rows => rows.map(r => r.dataset.item)")
+    )
+    assert all(
+        accepted["vulnerability"] in title
+        for title in page.get_by_test_id("remediation-items").locator("tbody tr td:nth-child(2)").all_inner_texts()
+    ), shown
     page.goto("/remediation?state=accepted")
     expect(page.get_by_test_id("all-validations")).to_contain_text("PSB-2026-41")  # biomed's, on the board
     expect(page.locator(f"tr[data-item='{accepted['id']}']")).to_be_visible()

@@ -74,6 +74,8 @@ def list_command(
     state: str | None = typer.Option(None, "--state", help="Only this state (open, triaged, …)."),
     overdue: bool = typer.Option(False, "--overdue", help="Only items past their SLA."),
     open_only: bool = typer.Option(False, "--open", help="Only items that still need work."),
+    unit: str | None = typer.Option(None, "--unit", help="Only items with a device of this unit."),
+    search: str | None = typer.Option(None, "--search", help="Words of the title: CVE, manufacturer, model."),
     limit: int = typer.Option(50, "--limit", min=0, help="How many (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -81,7 +83,7 @@ def list_command(
     from wardwatch.services import remediation  # noqa: PLC0415
 
     items = _call(remediation.list_items, run(engine), _system(), state=state, overdue=overdue, open_only=open_only,
-                  limit=limit or 1_000_000)  # fmt: skip
+                  unit=unit, search=search, limit=limit or 1_000_000)  # fmt: skip
     if as_json:
         print_json(items)
         return

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 import yaml
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from wardwatch.domain.permissions import Permission, Principal, Role, require
 from wardwatch.domain.remediation import (
@@ -258,14 +258,22 @@ def _item_devices(connection: Connection, item: Any) -> list[dict[str, Any]]:
 
 
 def _unit_item_ids(connection: Connection, unit: str) -> set[int]:
-    """Items with at least one device of ``unit`` (what a clinician sees)."""
-    out: set[int] = set()
-    r = remediation_items.c
-    rows = connection.execute(select(r.id, r.scope, r.manufacturer, r.model, r.device_id, r.vulnerability_id))
-    for row in rows:
-        if any(dev["unit"] == unit for dev in _item_devices(connection, row)):
-            out.add(row.id)
-    return out
+    """Items with at least one device of ``unit`` that has the item's open finding (what a clinician sees), in one
+    query: the same devices :func:`_item_devices` lists."""
+    r, f, d = remediation_items.c, vulnerability_findings.c, devices.c
+    covers = or_(
+        and_(r.scope == "model", d.manufacturer == r.manufacturer, d.model == r.model),
+        and_(r.scope == "device", d.id == r.device_id),
+    )
+    query = (
+        select(r.id).distinct()
+        .join(vulnerability_findings, and_(f.vulnerability_id == r.vulnerability_id, f.suppressed.is_(False),
+                                           f.resolved_at.is_(None)))
+        .join(devices, d.id == f.device_id)
+        .join(units, units.c.id == d.unit_id)
+        .where(units.c.department == unit, covers)
+    )  # fmt: skip
+    return {int(i) for i in connection.execute(query).scalars()}
 
 
 def _row(row: Any, now: datetime) -> dict[str, Any]:
@@ -289,10 +297,14 @@ def list_items(
     state: str | None = None,
     overdue: bool = False,
     open_only: bool = False,
+    unit: str | None = None,
+    search: str | None = None,
     limit: int = 500,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Work items, most urgent first (overdue, then priority, then due date); a clinician sees their unit's."""
+    """Work items, most urgent first (overdue, then priority, then due date); a clinician sees their unit's.
+    ``unit`` keeps the items with a device of that unit, ``search`` those whose title (vulnerability, manufacturer,
+    model) contains the words."""
     require(principal, Permission.REMEDIATION_READ)
     ensure_ready(engine)
     moment = _now(now)
@@ -303,17 +315,24 @@ def list_items(
         query = query.where(remediation_items.c.state == state)
     if open_only:
         query = query.where(remediation_items.c.state.not_in([s.value for s in CLOSED]))
+    for word in (search or "").split()[:10]:
+        query = query.where(remediation_items.c.title.ilike(f"%{_escape_like(word[:100])}%", escape="\\"))
     with engine.connect() as connection:
         rows = [_row(r, moment) for r in connection.execute(query)]
-        if principal.unit_scoped:
-            mine = _unit_item_ids(connection, principal.unit or "")
-            rows = [r for r in rows if r["id"] in mine]
+        for scope in (principal.unit if principal.unit_scoped else None, unit):
+            if scope is not None:
+                mine = _unit_item_ids(connection, scope)
+                rows = [r for r in rows if r["id"] in mine]
     if overdue:
         rows = [r for r in rows if r["overdue"]]
     far = datetime.max.replace(tzinfo=UTC)
     rows.sort(key=lambda r: (not r["overdue"], r["state"] in {s.value for s in CLOSED},
                              -_PRIORITY_RANK.get(r["priority"], 0), r["due_at"] or far, r["id"]))  # fmt: skip
     return rows[:limit]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _load(connection: Connection, item_id: int) -> Any:

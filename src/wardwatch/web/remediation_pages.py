@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from wardwatch.domain.permissions import Permission, Principal, allows, require
 from wardwatch.domain.remediation import CONTROLS, State
 from wardwatch.services import remediation
+from wardwatch.services.accounts import unit_names
 from wardwatch.web.routes import _engine, _page, _render
 
 __all__ = ["router"]
@@ -36,13 +37,16 @@ def board_page(request: Request) -> Response:
         state = request.query_params.get("state") or None
         state = state if state in STATES else None
         overdue = request.query_params.get("overdue") == "1"
-        everything = remediation.list_items(engine, principal, limit=100_000)
+        unit = (request.query_params.get("unit") or "").strip()[:200] or None
+        search = (request.query_params.get("q") or "").strip()[:200] or None
+        everything = remediation.list_items(engine, principal, unit=unit, search=search, limit=100_000)
         counts = {s: sum(1 for i in everything if i["state"] == s) for s in STATES}
         shown = [i for i in everything if (state is None or i["state"] == state) and (not overdue or i["overdue"])]
         return _render(
             request, "remediation.html", user=principal, title="Remediation", items=shown[:500], total=len(shown),
             counts=counts, state=state, overdue=overdue, states=STATES, figures=remediation.metrics(engine, principal),
-            may_sync=allows(principal, Permission.REMEDIATION_TRIAGE),
+            may_sync=allows(principal, Permission.REMEDIATION_TRIAGE), unit=unit, search=search,
+            units=[] if principal.unit_scoped else unit_names(engine),
             validations=remediation.list_validations(engine, principal)[:200],
             windows=remediation.list_windows(engine, principal)[:200],
         )  # fmt: skip

@@ -74,10 +74,13 @@ def list_items(
     state: Annotated[str | None, Query(max_length=30)] = None,
     overdue: bool = False,
     open_only: Annotated[bool, Query(alias="open")] = False,
+    unit: Annotated[str | None, Query(max_length=200, description="Items with a device of this unit.")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words of the title: CVE, manufacturer, model.")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[dict[str, Any]]:
     """Overdue first, then SSVC priority, then due date."""
-    return remediation.list_items(engine, principal, state=state, overdue=overdue, open_only=open_only, limit=limit)
+    return remediation.list_items(engine, principal, state=state, overdue=overdue, open_only=open_only, unit=unit,
+                                  search=q, limit=limit)  # fmt: skip
 
 
 @router.get("/metrics", summary="Open and overdue items, SLA compliance, mean time to remediate")
