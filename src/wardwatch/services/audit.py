@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -34,6 +35,7 @@ __all__ = [
     "list_audit",
     "record",
     "record_now",
+    "recent_verification",
     "verify_audit",
 ]
 
@@ -267,3 +269,28 @@ def verify_audit(engine: Engine, principal: Principal) -> AuditVerification:
         problem=first[2],
         breaks=breaks,
     )
+
+
+#: A full chain check that took longer than this (seconds) is reused for :data:`_CHAIN_REUSE` seconds by
+#: :func:`recent_verification`: about a million entries take ten seconds to check, too long for every page view.
+_CHAIN_SLOW = 1.0
+_CHAIN_REUSE = 600.0
+_chain_checks: dict[str, tuple[float, datetime, AuditVerification]] = {}
+
+
+def recent_verification(engine: Engine, principal: Principal) -> tuple[AuditVerification, datetime]:
+    """The chain's state and when it was checked, for pages and reports that show it (the /audit page, the
+    governance evidence): a fresh :func:`verify_audit`, unless a slow one ran in the last ten minutes in this
+    process.  ``wardwatch audit verify`` and ``GET /api/audit/verify`` always check afresh."""
+    require(principal, Permission.AUDIT_READ)
+    key = engine.url.render_as_string(hide_password=True)
+    cached = _chain_checks.get(key)
+    if cached is not None and time.monotonic() - cached[0] < _CHAIN_REUSE:
+        return cached[2], cached[1]
+    started, checked_at = time.monotonic(), datetime.now(UTC)
+    chain = verify_audit(engine, principal)
+    if time.monotonic() - started > _CHAIN_SLOW:
+        _chain_checks[key] = (time.monotonic(), checked_at, chain)
+    else:
+        _chain_checks.pop(key, None)
+    return chain, checked_at

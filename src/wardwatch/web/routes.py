@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from wardwatch.services.accounts import (
     end_session,
     unit_names,
 )
-from wardwatch.services.audit import AuditFilter, AuditVerification, list_audit, verify_audit
+from wardwatch.services.audit import AuditFilter, list_audit, recent_verification
 from wardwatch.services.browse import SORTS, device_page, device_view
 from wardwatch.services.dashboards import DASHBOARDS, dashboard
 from wardwatch.services.devices import DeviceFilter
@@ -330,29 +329,6 @@ def map_page(request: Request) -> Response:
     return _page(request, build)
 
 
-#: A full chain check that took longer than this (seconds) is reused by the audit page for :data:`_CHAIN_REUSE`
-#: seconds: about a million entries take ten seconds to check, too long for every view.
-_CHAIN_SLOW = 1.0
-_CHAIN_REUSE = 600.0
-_chain_checks: dict[str, tuple[float, datetime, AuditVerification]] = {}
-
-
-def _chain_state(request: Request, principal: Principal) -> tuple[AuditVerification, datetime]:
-    """The chain's state and when it was checked: a fresh check, unless a slow one ran in the last ten minutes."""
-    engine = _engine(request)
-    key = engine.url.render_as_string(hide_password=True)
-    cached = _chain_checks.get(key)
-    if cached is not None and time.monotonic() - cached[0] < _CHAIN_REUSE:
-        return cached[2], cached[1]
-    started, checked_at = time.monotonic(), datetime.now(UTC)
-    chain = verify_audit(engine, principal)
-    if time.monotonic() - started > _CHAIN_SLOW:
-        _chain_checks[key] = (time.monotonic(), checked_at, chain)
-    else:
-        _chain_checks.pop(key, None)
-    return chain, checked_at
-
-
 @router.get("/audit")
 def audit_page(request: Request) -> Response:
     """The audit trail, newest first, under the state of its hash chain (recomputed on every view)."""
@@ -360,7 +336,7 @@ def audit_page(request: Request) -> Response:
     def build(principal: Principal) -> HTMLResponse:
         outcome = request.query_params.get("outcome") or None
         entries, total = list_audit(_engine(request), principal, AuditFilter(outcome=outcome), limit=200)
-        chain, checked_at = _chain_state(request, principal)
+        chain, checked_at = recent_verification(_engine(request), principal)
         return _render(
             request, "audit.html", user=principal, entries=entries, total=total, chain=chain, checked_at=checked_at,
             title="Audit trail",
