@@ -353,12 +353,7 @@ def get_item(engine: Engine, principal: Principal, item_id: int, *, now: datetim
         item_devices = _item_devices(connection, row)
         if principal.unit_scoped and not any(dev["unit"] == principal.unit for dev in item_devices):
             raise ItemNotFound(f"no remediation item #{item_id} for unit {principal.unit}")
-        events = [
-            {"at": aware(e.at), "actor": e.actor, "role": e.role, "from": e.from_state, "to": e.to_state,
-             "note": e.note, "detail": orjson.loads(e.detail) if e.detail else None}
-            for e in connection.execute(select(remediation_events).where(remediation_events.c.item_id == item_id)
-                                        .order_by(remediation_events.c.id))
-        ]  # fmt: skip
+        events = _events(connection, [item_id]).get(item_id, [])
         validations = _validations(connection, row.manufacturer, row.model) if row.scope == "model" else []
     out = _row(row, moment)
     state = State(row.state)
@@ -368,6 +363,20 @@ def get_item(engine: Engine, principal: Principal, item_id: int, *, now: datetim
         next=[{"to": t.target.value, "requires": t.requires} for t in allowed_next(principal, state)],
         may_sign_off=state is State.SCHEDULED and _may_sign_off(principal, item_devices),
     )  # fmt: skip
+    return out
+
+
+def _events(connection: Connection, item_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """The steps of these items, oldest first, by item."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    if not item_ids:
+        return out
+    c = remediation_events.c
+    for e in connection.execute(select(remediation_events).where(c.item_id.in_(list(item_ids))).order_by(c.id)):
+        out.setdefault(e.item_id, []).append({
+            "at": aware(e.at), "actor": e.actor, "role": e.role, "from": e.from_state, "to": e.to_state,
+            "note": e.note, "detail": orjson.loads(e.detail) if e.detail else None,
+        })  # fmt: skip
     return out
 
 
@@ -409,17 +418,7 @@ def items_for_device(engine: Engine, principal: Principal, device_id: int) -> li
                & (r.model == (device.model or "").strip()) & r.vulnerability_id.in_(mine))
         ).order_by(r.id)  # fmt: skip
         rows = list(connection.execute(query))
-        events: dict[int, list[dict[str, Any]]] = {}
-        if rows:
-            c = remediation_events.c
-            found = connection.execute(
-                select(remediation_events).where(c.item_id.in_([row.id for row in rows])).order_by(c.id)
-            )
-            for e in found:
-                events.setdefault(e.item_id, []).append({
-                    "at": aware(e.at), "actor": e.actor, "role": e.role, "from": e.from_state, "to": e.to_state,
-                    "note": e.note,
-                })  # fmt: skip
+        events = _events(connection, [row.id for row in rows])
     return [{**_row(row, moment), "events": events.get(row.id, [])} for row in rows]
 
 
@@ -487,12 +486,7 @@ def advance(
             values["scheduled_for"] = scheduled_for
             detail["scheduled_for"] = scheduled_for.isoformat()
         elif step.requires == "signoff":
-            events = [{"to": e.to_state, "from": e.from_state, "actor": e.actor, "at": e.at, "note": e.note,
-                       "detail": orjson.loads(e.detail) if e.detail else None}
-                      for e in connection.execute(select(remediation_events)
-                                                  .where(remediation_events.c.item_id == item_id)
-                                                  .order_by(remediation_events.c.id))]  # fmt: skip
-            signed = _signed_off(events)
+            signed = _signed_off(_events(connection, [item_id]).get(item_id, []))
             if signed is None:
                 raise RemediationError(
                     "the patch needs the clinical downtime signed off by a clinician of the unit first "
