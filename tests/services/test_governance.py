@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
 from wardwatch.domain.permissions import SYSTEM, PermissionDenied, Principal, Role
 from wardwatch.services import governance as service
@@ -172,3 +174,31 @@ def test_the_risk_file_holds_the_live_data_and_its_export_is_evidence(hospital: 
     assert data["audit"]["ok"] is True and data["audit"]["last_hash"] is not None
     after = next(c for c in service.governance(hospital, COMPLIANCE)["controls"] if c["id"] == "risk-file")
     assert after["status"] == "met" and after["reason"] == "risk-management file last exported today"
+
+
+def test_the_network_evidence_is_recomputed_only_when_its_inputs_change(
+    hospital: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The conformance check and the attack paths take tens of seconds on a big hospital; /governance and the board
+    # report read them on every view.
+    from wardwatch.services.network import import_network
+
+    net = Path(__file__).parents[1] / "fixtures" / "network"
+    import_network(hospital, [net / "network.yaml", net / "core-fw.rules"])
+    calls: list[int] = []
+    real = service.check
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "check", counted)
+    first = service.collect_facts(hospital)
+    assert first.network_files == 2 and first.violations is not None
+    assert service.collect_facts(hospital).violations == first.violations and len(calls) == 1  # nothing changed: reused
+    with hospital.begin() as connection:
+        connection.execute(update(devices).values(updated_at=datetime.now(UTC)))  # an inventory change
+    service.collect_facts(hospital)
+    assert len(calls) == 2
+    import_network(hospital, [net / "network.yaml"])  # another model
+    assert service.collect_facts(hospital).network_files == 1 and len(calls) == 3

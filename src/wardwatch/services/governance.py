@@ -237,12 +237,34 @@ def _people_facts(connection: Connection, now: datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
+#: The network facts last computed per database, with the state of their inputs: the conformance check and the
+#: attack paths take tens of seconds on a big hospital, and /governance and the board report read them on every view.
+_network_memo: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+
+def _network_inputs(connection: Connection) -> tuple[Any, ...]:
+    """What the network analyses read: the model's files, the hosts (devices and their findings) and the flows."""
+    nf, d, f, c = s.network_files.c, s.devices.c, s.vulnerability_findings.c, s.conversations.c
+    parts = [
+        select(func.count()).select_from(s.network_files), select(func.max(nf.imported_at)),
+        select(func.count()).select_from(s.devices), select(func.max(d.updated_at)),
+        select(func.count()).where(f.resolved_at.is_(None), f.suppressed.is_(False)), select(func.max(f.last_seen)),
+        select(func.count()).select_from(s.conversations), select(func.max(c.last_seen)),
+    ]  # fmt: skip
+    return tuple(connection.execute(select(*(part.scalar_subquery() for part in parts))).one())
+
+
 def _network_facts(engine: Engine) -> dict[str, Any]:
+    """Violations and attack paths to life-critical devices, recomputed only when their inputs changed."""
     with engine.connect() as connection:
-        files = _count(connection, s.network_files)
-        imported = connection.execute(select(func.max(s.network_files.c.imported_at))).scalar()
+        inputs = _network_inputs(connection)
+    files, imported = inputs[0], inputs[1]
     if not files:
         return {}
+    key = engine.url.render_as_string(hide_password=True)
+    memo = _network_memo.get(key)
+    if memo is not None and memo[0] == inputs:
+        return dict(memo[1])
     try:
         context = load_context(engine)
     except NoNetworkModel:
@@ -250,8 +272,10 @@ def _network_facts(engine: Engine) -> dict[str, Any]:
     found = check(engine, context)
     severe = sum(n for level, n in found["by_severity"].items() if level in ("high", "critical"))
     paths = find_attack_paths(context, to=_LIFE, top=1000)
-    return {"network_files": files, "network_imported": _day(imported), "violations": len(found["violations"]),
-            "violations_severe": severe, "attack_paths_life": len(paths)}  # fmt: skip
+    facts = {"network_files": files, "network_imported": _day(imported), "violations": len(found["violations"]),
+             "violations_severe": severe, "attack_paths_life": len(paths)}  # fmt: skip
+    _network_memo[key] = (inputs, facts)
+    return dict(facts)
 
 
 def collect_facts(engine: Engine, *, now: datetime | None = None) -> gov.Facts:
