@@ -12,6 +12,7 @@ import os
 import tempfile
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import typer
@@ -20,7 +21,15 @@ from rich.markup import escape
 from wardwatch.cli._context import UsageError, engine, run, run_checked, stdout
 from wardwatch.cli._output import dumps, print_json, print_table
 from wardwatch.domain.permissions import SYSTEM
-from wardwatch.services import governance as service
+
+
+def _service() -> ModuleType:
+    """The governance service, imported when a command runs (it pulls in the network analyses: keeps `--help` and
+    every other command fast)."""
+    from wardwatch.services import governance  # noqa: PLC0415
+
+    return governance
+
 
 app = typer.Typer(help="Framework coverage and gaps (NIST CSF 2.0, HICP, IEC 80001-1, Joint Commission).",
                   invoke_without_command=True)  # fmt: skip
@@ -52,7 +61,7 @@ def _write(path: Path, text: str) -> None:
 def _export(path: Path, as_json: bool) -> None:
     database = run(engine)
     try:
-        html, data = run(service.risk_file, database, SYSTEM)
+        html, data = run(_service().risk_file, database, SYSTEM)
     finally:
         database.dispose()
     run(_write, path, dumps(data) if path.suffix.lower() == ".json" else html)
@@ -98,8 +107,8 @@ def governance(
     """Each control judged on live data (met / partial / gap) and each framework's coverage, gaps first."""
     if ctx.invoked_subcommand is not None:
         return
-    if framework is not None and framework not in service.FRAMEWORKS:
-        run(_refuse, f"--framework {framework!r}: choose one of {', '.join(service.FRAMEWORKS)}")
+    if framework is not None and framework not in _service().FRAMEWORKS:
+        run(_refuse, f"--framework {framework!r}: choose one of {', '.join(_service().FRAMEWORKS)}")
     if export is not None:
         if framework not in (None, "80001"):
             run(_refuse, "--export writes the IEC 80001-1 risk-management file: use it with --framework 80001")
@@ -107,7 +116,7 @@ def governance(
         return
     database = run(engine)
     try:
-        report = run_checked(service.governance, database, SYSTEM, framework)
+        report = run_checked(_service().governance, database, SYSTEM, framework)
     finally:
         database.dispose()
     if as_json:
@@ -136,7 +145,7 @@ def training_add(
     expires_on = run(_date, expires, "--expires")
     database = run(engine)
     try:
-        record = run_checked(service.add_training, database, SYSTEM, username, course, completed_on,
+        record = run_checked(_service().add_training, database, SYSTEM, username, course, completed_on,
                              expires_on=expires_on, valid_days=valid_days, role=role, evidence=evidence)  # fmt: skip
     finally:
         database.dispose()
@@ -158,7 +167,7 @@ def training_list(
     """Training records with their state, and who is current per role."""
     database = run(engine)
     try:
-        listing = run_checked(service.list_training, database, SYSTEM, expiring_days=expiring_days)
+        listing = run_checked(_service().list_training, database, SYSTEM, expiring_days=expiring_days)
     finally:
         database.dispose()
     if as_json:

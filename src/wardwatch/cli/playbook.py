@@ -4,6 +4,7 @@ done.  The CLI acts as the local operator (every permission); refusals and bad i
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import typer
@@ -11,8 +12,21 @@ import typer
 from wardwatch.cli._context import engine, fail, run, run_checked, settings, stdout
 from wardwatch.cli._output import print_json, print_table
 from wardwatch.domain.permissions import SYSTEM
-from wardwatch.services import incidents
-from wardwatch.services.playbooks import list_playbooks, run_playbook
+
+
+def _playbooks() -> ModuleType:
+    """The playbook service, imported when a command runs (it pulls in the worm and the network analyses)."""
+    from wardwatch.services import playbooks  # noqa: PLC0415
+
+    return playbooks
+
+
+def _incidents() -> ModuleType:
+    """The incident service, imported when a command runs."""
+    from wardwatch.services import incidents  # noqa: PLC0415
+
+    return incidents
+
 
 app = typer.Typer(help="Incident playbooks run on live data (WannaCry-like outbreak, vendor account, recall).",
                   no_args_is_help=True)  # fmt: skip
@@ -24,7 +38,7 @@ _JSON = typer.Option(False, "--json", help="Print JSON.")
 @app.command("list")
 def list_command(as_json: bool = _JSON) -> None:
     """The playbooks and the parameters each takes."""
-    books = run(list_playbooks, settings())
+    books = run(_playbooks().list_playbooks, settings())
     if as_json:
         print_json(books)
         return
@@ -69,7 +83,7 @@ def run_command(
     kwargs: dict[str, Any] = {"seed": seed, "manufacturer": manufacturer, "recall": recall, "settings": settings()}
     database = run(engine)
     if open_incident:
-        record = run_checked(incidents.open_incident, database, SYSTEM, name, title=title, **kwargs)
+        record = run_checked(_incidents().open_incident, database, SYSTEM, name, title=title, **kwargs)
         if as_json:
             print_json(record)
             return
@@ -80,7 +94,7 @@ def run_command(
         return
     if title is not None:
         fail("--title is for --open (a run alone records nothing)")
-    report = run_checked(run_playbook, database, SYSTEM, name, **kwargs)
+    report = run_checked(_playbooks().run_playbook, database, SYSTEM, name, **kwargs)
     if as_json:
         print_json(report)
         return
@@ -92,7 +106,7 @@ def incident_list(
     status: str | None = typer.Option(None, "--status", help="open, contained or closed."), as_json: bool = _JSON
 ) -> None:
     """The incidents, newest first."""
-    rows = run_checked(incidents.list_incidents, run(engine), SYSTEM, status=status)
+    rows = run_checked(_incidents().list_incidents, run(engine), SYSTEM, status=status)
     if as_json:
         print_json(rows)
         return
@@ -118,7 +132,7 @@ def _print_incident(record: dict[str, Any]) -> None:
 @incident_app.command("show")
 def incident_show(incident_id: int = typer.Argument(..., metavar="ID"), as_json: bool = _JSON) -> None:
     """One incident: its checklist, what was done by whom, and the affected devices at opening."""
-    record = run_checked(incidents.get_incident, run(engine), SYSTEM, incident_id)
+    record = run_checked(_incidents().get_incident, run(engine), SYSTEM, incident_id)
     if as_json:
         print_json(record)
         return
@@ -135,7 +149,7 @@ def incident_log(
     as_json: bool = _JSON,
 ) -> None:
     """Record an action on an incident."""
-    record = run_checked(incidents.log_action, run(engine), SYSTEM, incident_id, step, note, done=done,
+    record = run_checked(_incidents().log_action, run(engine), SYSTEM, incident_id, step, note, done=done,
                          contained=contained)  # fmt: skip
     if as_json:
         print_json(record)
@@ -151,7 +165,7 @@ def incident_close(
     as_json: bool = _JSON,
 ) -> None:
     """Close an incident."""
-    record = run_checked(incidents.close_incident, run(engine), SYSTEM, incident_id, note=note)
+    record = run_checked(_incidents().close_incident, run(engine), SYSTEM, incident_id, note=note)
     if as_json:
         print_json(record)
         return
